@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     THROTTLED = "throttled"
     MOMENTO_UNAVAILABLE = "momento_unavailable"
     MOMENTO_TIMEOUT = "momento_timeout"
+    SECRET_UNAVAILABLE = "secret_unavailable"
     CONFIGURATION_ERROR = "configuration_error"
     INTERNAL_ERROR = "internal_error"
 

@@ -1,0 +1,23 @@
+"""Lambda entry point: settings from the environment, validated at cold start, and the handler built once."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger
+
+from token_vending_machine.app import create_handler
+from token_vending_machine.errors import ConfigurationError
+from token_vending_machine.names import SERVICE_NAME
+from token_vending_machine.settings import load_settings
+
+logger = Logger(service=SERVICE_NAME)
+
+try:
+    _settings = load_settings(os.environ)
+except ConfigurationError as exc:
+    # Fail the cold start loudly: a function that cannot vend should not look healthy.
+    logger.critical("cold start failed", extra={"cause": exc.message})
+    raise
+
+lambda_handler = create_handler(_settings, logger=logger)

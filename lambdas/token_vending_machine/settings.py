@@ -1,0 +1,51 @@
+"""Environment → typed settings, validated once at cold start. Logic never reads ``os.environ``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from token_vending_machine.errors import ConfigurationError
+from token_vending_machine.names import Env
+
+# Momento refuses disposable tokens that live longer than 25 hours.
+MAX_TOKEN_EXPIRY_SECONDS = 25 * 60 * 60
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    secret_name: str = Field(alias=Env.SECRET_NAME, min_length=1)
+    secret_max_age_seconds: float = Field(default=300, alias=Env.SECRET_MAX_AGE_SECONDS, ge=0)
+    token_expiry_seconds: int = Field(default=3600, alias=Env.TOKEN_EXPIRY_SECONDS, gt=0, le=MAX_TOKEN_EXPIRY_SECONDS)
+    momento_timeout_seconds: float = Field(default=2.0, alias=Env.MOMENTO_TIMEOUT_SECONDS, gt=0, le=30)
+    momento_max_attempts: int = Field(default=3, alias=Env.MOMENTO_MAX_ATTEMPTS, ge=1, le=10)
+    momento_local_endpoint: str | None = Field(default=None, alias=Env.MOMENTO_LOCAL_ENDPOINT)
+
+    @field_validator("momento_local_endpoint")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("must be host:port, for example 127.0.0.1:9090")
+        return value
+
+    @property
+    def local_host_and_port(self) -> tuple[str, int] | None:
+        if self.momento_local_endpoint is None:
+            return None
+        host, _, port = self.momento_local_endpoint.rpartition(":")
+        return host, int(port)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the environment; the error names each bad variable and why (values are not secret)."""
+    known = {name.value: environ[name.value] for name in Env if environ.get(name.value, "") != ""}
+    try:
+        return Settings.model_validate(known)
+    except ValidationError as exc:
+        problems = "; ".join(f"{err['loc'][0]}: {err['msg']}" for err in exc.errors(include_url=False))
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
