@@ -94,7 +94,11 @@ class _V2Secret(BaseModel):
 
 
 def parse_secret(value: str) -> MomentoKey:
-    """Read a secret value in any accepted shape. Errors name the problem, never the value."""
+    """Read a secret value in any accepted shape. Errors name the problem, never the value.
+
+    Whether the key also needs an endpoint is decided where credentials are built: a v2 key does,
+    unless the function talks to a local Momento service.
+    """
     text = value.strip()
     if not text:
         raise ConfigurationError("the Momento API key secret is empty")
@@ -106,10 +110,6 @@ def parse_secret(value: str) -> MomentoKey:
         key = _key_from_document(document)
     else:
         key = MomentoKey(api_key=SecretStr(text))
-    if key.endpoint is None and is_v2_api_key(key.api_key.get_secret_value()):
-        raise ConfigurationError(
-            'the secret holds a v2 Momento API key without its endpoint; store {"apiKey": ..., "endpoint": ...}'
-        )
     return key
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from momento import AuthClientAsync, CredentialProvider
 from momento.auth.access_control.disposable_token_scope import DisposableTokenProps, DisposableTokenScope
-from momento.config import AuthConfigurations
+from momento.config.auth_configurations import AuthConfigurations
 from momento.errors import MomentoErrorCode
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
 from momento.utilities import ExpiresIn
@@ -30,7 +30,7 @@ from token_vending_machine.errors import (
     Throttled,
     VendingError,
 )
-from token_vending_machine.models import MomentoKey
+from token_vending_machine.models import MomentoKey, is_v2_api_key
 
 _TRANSIENT = {
     MomentoErrorCode.SERVER_UNAVAILABLE,
@@ -137,6 +137,10 @@ class MomentoTokenIssuer:
             # sends the real key; CredentialProvider.for_momento_local would send an empty one.
             host, port = self._local_endpoint
             return CredentialProvider(api_key, host, host, host, port)
+        if key.endpoint is None and is_v2_api_key(api_key):
+            raise ConfigurationError(
+                'the secret holds a v2 Momento API key without its endpoint; store {"apiKey": ..., "endpoint": ...}'
+            )
         try:
             if key.endpoint is not None:
                 return CredentialProvider.from_api_key_v2(api_key, key.endpoint)

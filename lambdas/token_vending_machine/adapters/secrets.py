@@ -7,6 +7,7 @@ blip should not stop token vending) while a missing or malformed secret must not
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ from token_vending_machine.names import ErrorCode
 
 # Secrets Manager error codes that mean "try again later", not "the set-up is wrong".
 _TRANSIENT_CODES = {"ThrottlingException", "InternalServiceError", "RequestTimeout", "ServiceUnavailable"}
+
+# botocore logs whole response bodies at DEBUG, the secret's value included: never let it, whatever
+# level the root logger is given (Lambda's log-level controls can set it to DEBUG).
+logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,137 @@
+"""The HTTP layer with a fake vend function: every event shape, every error row, no sockets."""
+
+import json
+
+import pytest
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, LambdaFunctionUrlResolver
+
+from tests.events import FakeLambdaContext, load_event, response_headers
+from token_vending_machine.api import build_app
+from token_vending_machine.errors import (
+    ConfigurationError,
+    DeadlineExceeded,
+    DependencyUnavailable,
+    Throttled,
+)
+from token_vending_machine.models import TokenRequest, VendedToken
+from token_vending_machine.names import ErrorCode
+
+
+class FakeVend:
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.failure = failure
+        self.requests: list[TokenRequest] = []
+        self.budgets: list[float] = []
+
+    def __call__(self, request: TokenRequest, budget_seconds: float) -> VendedToken:
+        self.requests.append(request)
+        self.budgets.append(budget_seconds)
+        if self.failure is not None:
+            raise self.failure
+        return VendedToken(auth_token="fake-token", expires_at=1736622970)
+
+
+def resolve(event, vend, context=None):
+    resolver = LambdaFunctionUrlResolver() if event.get("version") == "2.0" else APIGatewayRestResolver()
+    app = build_app(resolver, vend, Logger(service="test-api"), default_budget_seconds=7.0)
+    response = app.resolve(event, context or FakeLambdaContext())
+    return response["statusCode"], response_headers(response), json.loads(response["body"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test-event-1.json",
+        "rest-api-post-json.json",
+        "function-url-post.json",
+        "function-url-post-base64.json",
+        "http-api-post-base64.json",
+        "function-url-post-extra-fields.json",
+    ],
+)
+def test_every_happy_event_becomes_the_same_request(name):
+    vend = FakeVend()
+
+    status, headers, body = resolve(load_event(name), vend)
+
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert body == {"auth_token": "fake-token", "expires_at": 1736622970}
+    assert vend.requests == [TokenRequest(cacheName="SampleCache", topicName="sample-topic")]
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "code", "phrase"),
+    [
+        ("error-empty-body.json", 400, ErrorCode.BAD_REQUEST, "empty"),
+        ("error-missing-body.json", 400, ErrorCode.BAD_REQUEST, "empty"),
+        ("error-bad-base64.json", 400, ErrorCode.BAD_REQUEST, "base64"),
+        ("error-not-utf8.json", 400, ErrorCode.BAD_REQUEST, "UTF-8"),
+        ("error-not-json.json", 400, ErrorCode.BAD_REQUEST, "not valid JSON"),
+        ("error-not-object.json", 400, ErrorCode.BAD_REQUEST, "JSON object"),
+        ("error-missing-fields.json", 400, ErrorCode.VALIDATION_ERROR, "missing or invalid"),
+        ("error-invalid-fields.json", 400, ErrorCode.VALIDATION_ERROR, "missing or invalid"),
+        ("error-method-get.json", 405, ErrorCode.METHOD_NOT_ALLOWED, "GET"),
+        ("error-rest-api-method-delete.json", 405, ErrorCode.METHOD_NOT_ALLOWED, "DELETE"),
+    ],
+)
+def test_every_failing_event_gets_a_json_error_and_never_reaches_momento(name, status, code, phrase):
+    vend = FakeVend()
+
+    got_status, headers, body = resolve(load_event(name), vend)
+
+    assert (got_status, body["error"]) == (status, code)
+    assert phrase in body["message"]
+    assert headers["Content-Type"] == "application/json"
+    assert vend.requests == []
+
+
+def test_validation_errors_name_the_fields_at_fault():
+    _, _, body = resolve(load_event("error-invalid-fields.json"), FakeVend())
+
+    assert {detail["field"] for detail in body["details"]} == {"cacheName", "topicName"}
+
+
+def test_method_not_allowed_says_which_methods_are():
+    _, headers, _ = resolve(load_event("error-method-get.json"), FakeVend())
+
+    assert headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (Throttled("slow down"), 429, ErrorCode.THROTTLED),
+        (DependencyUnavailable("down"), 503, ErrorCode.MOMENTO_UNAVAILABLE),
+        (DependencyUnavailable("down", code=ErrorCode.SECRET_UNAVAILABLE), 503, ErrorCode.SECRET_UNAVAILABLE),
+        (DeadlineExceeded("too slow"), 504, ErrorCode.MOMENTO_TIMEOUT),
+        (ConfigurationError("secret 'x' missing: ResourceNotFoundException"), 500, ErrorCode.CONFIGURATION_ERROR),
+        (RuntimeError("boom"), 500, ErrorCode.INTERNAL_ERROR),
+    ],
+)
+def test_failures_map_to_statuses_and_codes(failure, status, code):
+    got_status, _, body = resolve(load_event("function-url-post.json"), FakeVend(failure))
+
+    assert (got_status, body["error"]) == (status, code)
+    assert body["message"]
+
+
+def test_throttling_tells_the_caller_when_to_retry():
+    _, headers, _ = resolve(load_event("function-url-post.json"), FakeVend(Throttled("slow down")))
+
+    assert headers["Retry-After"] == "1"
+
+
+def test_configuration_errors_keep_their_cause_out_of_the_response():
+    _, _, body = resolve(load_event("test-event-1.json"), FakeVend(ConfigurationError("secret 'prod-key' is gone")))
+
+    assert "prod-key" not in json.dumps(body)
+
+
+def test_the_momento_budget_comes_from_the_invocation_time_left():
+    vend = FakeVend()
+
+    resolve(load_event("function-url-post.json"), vend, FakeLambdaContext(remaining_ms=3000))
+
+    assert vend.budgets == [pytest.approx(2.75)]
