@@ -12,14 +12,16 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, LambdaFunctionUrlResolver
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
 from token_vending_machine.adapters.momento import MomentoTokenIssuer
 from token_vending_machine.adapters.secrets import SecretStore
 from token_vending_machine.api import build_app, error_response
 from token_vending_machine.models import TokenRequest, VendedToken
 from token_vending_machine.names import SERVICE_NAME, ErrorCode
+from token_vending_machine.policy import Policy
 from token_vending_machine.settings import Settings
-from token_vending_machine.vending import TokenVendor
+from token_vending_machine.vending import TokenReuse, TokenVendor
 
 Handler = Callable[[Any, Any], dict[str, Any]]
 
@@ -35,26 +37,37 @@ def create_handler(settings: Settings, *, secrets_client: Any = None, logger: Lo
             max_attempts=settings.momento_max_attempts,
             local_endpoint=settings.local_host_and_port,
         ),
+        policy=Policy(settings),
+        reuse=TokenReuse(min_remaining_seconds=settings.token_reuse_min_remaining * settings.token_expiry_seconds),
         token_expiry_seconds=settings.token_expiry_seconds,
     )
 
-    def vend(request: TokenRequest, budget_seconds: float) -> VendedToken:
-        return vendor.vend(request, budget_seconds=budget_seconds)
+    def vend(request: TokenRequest, identity: str | None, budget_seconds: float) -> VendedToken:
+        return vendor.vend(request, identity=identity, budget_seconds=budget_seconds)
 
-    default_budget = settings.momento_timeout_seconds * settings.momento_max_attempts + 1
+    def app_for(resolver_class: type[ApiGatewayResolver]) -> ApiGatewayResolver:
+        return build_app(
+            resolver_class,
+            vend,
+            logger,
+            default_budget_seconds=settings.momento_timeout_seconds * settings.momento_max_attempts + 1,
+            max_body_bytes=settings.max_body_bytes,
+            cors_allowed_origins=settings.cors_allowed_origins,
+        )
+
     # Payload 2.0 (Function URL, HTTP API) and 1.0 (REST API) events need different resolvers.
-    apps = {
-        "2.0": build_app(LambdaFunctionUrlResolver(), vend, logger, default_budget),
-        "1.0": build_app(APIGatewayRestResolver(), vend, logger, default_budget),
-    }
+    apps = {"2.0": app_for(LambdaFunctionUrlResolver), "1.0": app_for(APIGatewayRestResolver)}
 
     def resolve(event: Any, context: Any) -> dict[str, Any]:
         if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
-            not_http = error_response(
-                400, ErrorCode.BAD_REQUEST, "This function expects an HTTP event (Function URL or API Gateway)."
-            )
-            return {"statusCode": not_http.status_code, "headers": not_http.headers, "body": not_http.body}
-        return apps["2.0" if event.get("version") == "2.0" else "1.0"].resolve(event, context)
+            return _not_an_http_event()
+        try:
+            return apps["2.0" if event.get("version") == "2.0" else "1.0"].resolve(event, context)
+        except Exception:
+            # Only an event that no Function URL or API Gateway would send gets here: our routes'
+            # own failures are answered by the exception handlers inside resolve().
+            logger.warning("malformed HTTP event", exc_info=True)
+            return _not_an_http_event()
 
     @logger.inject_lambda_context(clear_state=True)
     def handle(event: Any, context: Any) -> dict[str, Any]:
@@ -72,3 +85,10 @@ def create_handler(settings: Settings, *, secrets_client: Any = None, logger: Lo
         return response
 
     return handle
+
+
+def _not_an_http_event() -> dict[str, Any]:
+    response = error_response(
+        400, ErrorCode.BAD_REQUEST, "This function expects an HTTP event (Function URL or API Gateway)."
+    )
+    return {"statusCode": response.status_code, "headers": response.headers, "body": response.body}

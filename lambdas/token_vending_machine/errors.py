@@ -39,6 +39,23 @@ class ValidationFailed(VendingError):
     code = ErrorCode.VALIDATION_ERROR
 
 
+class PayloadTooLarge(VendingError):
+    status = 413
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(VendingError):
+    status = 415
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class Forbidden(VendingError):
+    """The request is well formed, but the deployment's policy does not grant it."""
+
+    status = 403
+    code = ErrorCode.FORBIDDEN
+
+
 class MethodNotAllowed(VendingError):
     status = 405
     code = ErrorCode.METHOD_NOT_ALLOWED

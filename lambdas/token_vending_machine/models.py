@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
@@ -34,6 +35,14 @@ MomentoName = Annotated[
 ]
 
 
+class Permission(StrEnum):
+    """What the token may do on its one topic."""
+
+    PUBLISH_SUBSCRIBE = "publish_subscribe"
+    SUBSCRIBE = "subscribe"
+    PUBLISH = "publish"
+
+
 class TokenRequest(BaseModel):
     """What a caller POSTs: the one cache and topic the token will be scoped to. Unknown fields are ignored."""
 
@@ -41,6 +50,7 @@ class TokenRequest(BaseModel):
 
     cache_name: MomentoName = Field(alias="cacheName")
     topic_name: MomentoName = Field(alias="topicName")
+    permission: Permission = Field(default=Permission.PUBLISH_SUBSCRIBE, strict=False)
 
 
 class VendedToken(BaseModel):

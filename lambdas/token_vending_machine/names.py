@@ -15,6 +15,13 @@ class Env(StrEnum):
     MOMENTO_TIMEOUT_SECONDS = "MOMENTO_TIMEOUT_SECONDS"
     MOMENTO_MAX_ATTEMPTS = "MOMENTO_MAX_ATTEMPTS"
     MOMENTO_LOCAL_ENDPOINT = "MOMENTO_LOCAL_ENDPOINT"
+    ALLOWED_CACHES = "ALLOWED_CACHES"
+    ALLOWED_TOPICS = "ALLOWED_TOPICS"
+    ALLOWED_PERMISSIONS = "ALLOWED_PERMISSIONS"
+    TOPICS_PER_IDENTITY = "TOPICS_PER_IDENTITY"
+    TOKEN_REUSE_MIN_REMAINING = "TOKEN_REUSE_MIN_REMAINING"
+    CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
+    MAX_BODY_BYTES = "MAX_BODY_BYTES"
 
 
 class ErrorCode(StrEnum):
@@ -22,8 +29,10 @@ class ErrorCode(StrEnum):
 
     BAD_REQUEST = "bad_request"
     VALIDATION_ERROR = "validation_error"
+    FORBIDDEN = "forbidden"
     METHOD_NOT_ALLOWED = "method_not_allowed"
-    NOT_FOUND = "not_found"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     THROTTLED = "throttled"
     MOMENTO_UNAVAILABLE = "momento_unavailable"
     MOMENTO_TIMEOUT = "momento_timeout"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from token_vending_machine.errors import ConfigurationError
+from token_vending_machine.models import Permission
 from token_vending_machine.names import Env
 
 # Momento refuses disposable tokens that live longer than 25 hours.
 MAX_TOKEN_EXPIRY_SECONDS = 25 * 60 * 60
+ANY = "*"
 
 
 class Settings(BaseModel):
@@ -22,6 +25,24 @@ class Settings(BaseModel):
     momento_timeout_seconds: float = Field(default=2.0, alias=Env.MOMENTO_TIMEOUT_SECONDS, gt=0, le=30)
     momento_max_attempts: int = Field(default=3, alias=Env.MOMENTO_MAX_ATTEMPTS, ge=1, le=10)
     momento_local_endpoint: str | None = Field(default=None, alias=Env.MOMENTO_LOCAL_ENDPOINT)
+    # Policy. The defaults are the original's: any cache, any topic, publish+subscribe for anyone.
+    allowed_caches: tuple[str, ...] = Field(default=(ANY,), alias=Env.ALLOWED_CACHES, min_length=1)
+    allowed_topics: tuple[str, ...] = Field(default=(ANY,), alias=Env.ALLOWED_TOPICS, min_length=1)
+    allowed_permissions: tuple[Permission, ...] = Field(
+        default=tuple(Permission), alias=Env.ALLOWED_PERMISSIONS, min_length=1
+    )
+    topics_per_identity: bool = Field(default=False, alias=Env.TOPICS_PER_IDENTITY)
+    # Reuse a token for identical requests while at least this share of its life remains (1 = never).
+    token_reuse_min_remaining: float = Field(default=0.5, alias=Env.TOKEN_REUSE_MIN_REMAINING, gt=0, le=1)
+    cors_allowed_origins: tuple[str, ...] = Field(default=(), alias=Env.CORS_ALLOWED_ORIGINS)
+    max_body_bytes: int = Field(default=8192, alias=Env.MAX_BODY_BYTES, ge=64, le=1_048_576)
+
+    @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "cors_allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
 
     @field_validator("momento_local_endpoint")
     @classmethod

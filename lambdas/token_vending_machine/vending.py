@@ -1,30 +1,96 @@
-"""The rules: a TokenRequest becomes a topic scope and an expiry, and Momento's answer a VendedToken."""
+"""The rules: a TokenRequest passes policy, becomes a topic scope and an expiry, and Momento's answer a VendedToken."""
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 
+from momento.auth.access_control.disposable_token_scope import DisposableTokenScope
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 
 from token_vending_machine.adapters.momento import MomentoTokenIssuer
 from token_vending_machine.adapters.secrets import SecretStore
 from token_vending_machine.errors import MomentoRejectedKey
-from token_vending_machine.models import TokenRequest, VendedToken
+from token_vending_machine.models import Permission, TokenRequest, VendedToken
+from token_vending_machine.policy import Policy
+
+_SCOPES: dict[Permission, Callable[[str, str], DisposableTokenScope]] = {
+    Permission.PUBLISH_SUBSCRIBE: DisposableTokenScopes.topic_publish_subscribe,
+    Permission.SUBSCRIBE: DisposableTokenScopes.topic_subscribe_only,
+    Permission.PUBLISH: DisposableTokenScopes.topic_publish_only,
+}
+
+ReuseKey = tuple[str, str, Permission, str | None]
+
+
+class TokenReuse:
+    """Tokens already vended in this container, handed out again while enough of their life remains.
+
+    Momento allows an account 5 auth calls per second; identical requests (same cache, topic,
+    permission and caller) within a container share one token instead of each costing a call.
+    """
+
+    MAX_ENTRIES = 1024
+
+    def __init__(self, *, min_remaining_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self._min_remaining = min_remaining_seconds
+        self._clock = clock
+        self._tokens: OrderedDict[ReuseKey, VendedToken] = OrderedDict()
+
+    def get(self, key: ReuseKey) -> VendedToken | None:
+        token = self._tokens.get(key)
+        if token is None:
+            return None
+        if token.expires_at - self._clock() < self._min_remaining:
+            del self._tokens[key]
+            return None
+        self._tokens.move_to_end(key)
+        return token
+
+    def put(self, key: ReuseKey, token: VendedToken) -> None:
+        self._tokens[key] = token
+        self._tokens.move_to_end(key)
+        while len(self._tokens) > self.MAX_ENTRIES:
+            self._tokens.popitem(last=False)
 
 
 class TokenVendor:
-    def __init__(self, *, secrets: SecretStore, issuer: MomentoTokenIssuer, token_expiry_seconds: int) -> None:
+    def __init__(
+        self,
+        *,
+        secrets: SecretStore,
+        issuer: MomentoTokenIssuer,
+        policy: Policy,
+        reuse: TokenReuse,
+        token_expiry_seconds: int,
+    ) -> None:
         self._secrets = secrets
         self._issuer = issuer
+        self._policy = policy
+        self._reuse = reuse
         self._expiry = token_expiry_seconds
 
-    def vend(self, request: TokenRequest, *, budget_seconds: float) -> VendedToken:
-        """Publish+subscribe on exactly the requested cache and topic, as the original grants."""
-        scope = DisposableTokenScopes.topic_publish_subscribe(request.cache_name, request.topic_name)
+    def vend(self, request: TokenRequest, *, identity: str | None, budget_seconds: float) -> VendedToken:
+        """A token for exactly the requested cache, topic and permission; ``identity`` becomes its token id."""
+        self._policy.check(request, identity)
+        reuse_key: ReuseKey = (request.cache_name, request.topic_name, request.permission, identity)
+        reused = self._reuse.get(reuse_key)
+        if reused is not None:
+            return reused
+        token = self._mint(
+            _SCOPES[request.permission](request.cache_name, request.topic_name), identity, budget_seconds
+        )
+        self._reuse.put(reuse_key, token)
+        return token
+
+    def _mint(self, scope: DisposableTokenScope, identity: str | None, budget_seconds: float) -> VendedToken:
         started = time.monotonic()
         key = self._secrets.get()
         try:
-            issued = self._issuer.issue(key, scope, expires_in_seconds=self._expiry, budget_seconds=budget_seconds)
+            issued = self._issuer.issue(
+                key, scope, expires_in_seconds=self._expiry, token_id=identity, budget_seconds=budget_seconds
+            )
         except MomentoRejectedKey:
             # The key may have been rotated since we cached it: read the secret once more, and
             # retry only if it changed (the same key would be rejected again).
@@ -32,5 +98,7 @@ class TokenVendor:
             if fresh == key:
                 raise
             remaining = budget_seconds - (time.monotonic() - started)
-            issued = self._issuer.issue(fresh, scope, expires_in_seconds=self._expiry, budget_seconds=remaining)
+            issued = self._issuer.issue(
+                fresh, scope, expires_in_seconds=self._expiry, token_id=identity, budget_seconds=remaining
+            )
         return VendedToken(auth_token=issued.auth_token, expires_at=issued.expires_at)

@@ -56,6 +56,7 @@ def test_a_full_run_logs_no_key_token_or_secret(
             Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint,
             Env.MOMENTO_TIMEOUT_SECONDS: "0.2",
             Env.SECRET_MAX_AGE_SECONDS: "0",
+            Env.TOKEN_REUSE_MIN_REMAINING: "1",
         }
     )
     handler = create_handler(

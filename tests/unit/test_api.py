@@ -22,19 +22,21 @@ class FakeVend:
     def __init__(self, failure: Exception | None = None) -> None:
         self.failure = failure
         self.requests: list[TokenRequest] = []
+        self.identities: list[str | None] = []
         self.budgets: list[float] = []
 
-    def __call__(self, request: TokenRequest, budget_seconds: float) -> VendedToken:
+    def __call__(self, request: TokenRequest, identity: str | None, budget_seconds: float) -> VendedToken:
         self.requests.append(request)
+        self.identities.append(identity)
         self.budgets.append(budget_seconds)
         if self.failure is not None:
             raise self.failure
         return VendedToken(auth_token="fake-token", expires_at=1736622970)
 
 
-def resolve(event, vend, context=None):
-    resolver = LambdaFunctionUrlResolver() if event.get("version") == "2.0" else APIGatewayRestResolver()
-    app = build_app(resolver, vend, Logger(service="test-api"), default_budget_seconds=7.0)
+def resolve(event, vend, context=None, **options):
+    resolver = LambdaFunctionUrlResolver if event.get("version") == "2.0" else APIGatewayRestResolver
+    app = build_app(resolver, vend, Logger(service="test-api"), default_budget_seconds=7.0, **options)
     response = app.resolve(event, context or FakeLambdaContext())
     return response["statusCode"], response_headers(response), json.loads(response["body"])
 
@@ -135,3 +137,111 @@ def test_the_momento_budget_comes_from_the_invocation_time_left():
     resolve(load_event("function-url-post.json"), vend, FakeLambdaContext(remaining_ms=3000))
 
     assert vend.budgets == [pytest.approx(2.75)]
+
+
+@pytest.mark.parametrize(
+    ("name", "identity"),
+    [
+        ("http-api-jwt-authorizer.json", "8d7f1c2e-alice"),
+        ("function-url-iam-auth.json", "arn:aws:sts::123456789012:assumed-role/worker/session"),
+        ("function-url-spoofed-identity-header.json", None),
+        ("function-url-post.json", None),
+    ],
+)
+def test_the_caller_is_who_aws_verified_never_a_header(name, identity):
+    vend = FakeVend()
+
+    resolve(load_event(name), vend)
+
+    assert vend.identities == [identity]
+
+
+def test_a_requested_permission_reaches_the_vendor():
+    vend = FakeVend()
+
+    resolve(load_event("function-url-post-publish-only.json"), vend)
+
+    assert vend.requests[0].permission == "publish"
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "code"),
+    [
+        ("error-body-too-large.json", 413, ErrorCode.PAYLOAD_TOO_LARGE),
+        ("error-content-type-form.json", 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+        ("error-invalid-permission.json", 400, ErrorCode.VALIDATION_ERROR),
+    ],
+)
+def test_hostile_input_is_refused_before_momento(name, status, code):
+    vend = FakeVend()
+
+    got_status, _, body = resolve(load_event(name), vend)
+
+    assert (got_status, body["error"]) == (status, code)
+    assert vend.requests == []
+
+
+def test_the_body_limit_is_configurable():
+    event = load_event("function-url-post.json")
+
+    status, _, body = resolve(event, FakeVend(), max_body_bytes=32)
+
+    assert (status, body["error"]) == (413, ErrorCode.PAYLOAD_TOO_LARGE)
+
+
+ALLOWED = ("https://app.example.com",)
+
+
+def with_origin(name, origin):
+    event = load_event(name)
+    event["headers"]["origin"] = origin
+    return event
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered():
+    status, headers, _ = resolve_raw(load_event("cors-preflight.json"), cors_allowed_origins=ALLOWED)
+
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+
+
+def test_a_preflight_from_another_origin_gets_no_cors_headers():
+    event = load_event("cors-preflight.json")
+    event["headers"]["origin"] = "https://evil.example.net"
+
+    _, headers, _ = resolve_raw(event, cors_allowed_origins=ALLOWED)
+
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_without_cors_configured_options_is_not_allowed():
+    status, headers, _ = resolve_raw(load_event("cors-preflight.json"))
+
+    assert status == 405
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+@pytest.mark.parametrize(
+    ("name", "failure", "status"),
+    [
+        ("function-url-post.json", None, 200),
+        ("error-not-json.json", None, 400),
+        ("function-url-post.json", Throttled("slow down"), 429),
+        ("function-url-post.json", ConfigurationError("gone"), 500),
+    ],
+)
+def test_cors_headers_are_on_success_and_error_responses_alike(name, failure, status):
+    event = with_origin(name, "https://app.example.com")
+
+    got_status, headers, _ = resolve(event, FakeVend(failure), cors_allowed_origins=ALLOWED)
+
+    assert got_status == status
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def resolve_raw(event, **options):
+    resolver = LambdaFunctionUrlResolver if event.get("version") == "2.0" else APIGatewayRestResolver
+    app = build_app(resolver, FakeVend(), Logger(service="test-api"), default_budget_seconds=7.0, **options)
+    response = app.resolve(event, FakeLambdaContext())
+    return response["statusCode"], response_headers(response), response.get("body")
