@@ -21,8 +21,8 @@ uv: ## install uv if this machine lacks it
 install: .venv ## install the locked Python dependencies into .venv
 
 .PHONY: test
-test: install ## run the whole test suite (installs what it needs first)
-	$(UV) run pytest
+test: install node_modules ## run the whole test suite (installs what it needs first)
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(UV) run pytest
 
 .PHONY: unit
 unit: install ## fast tests only: no sockets, no servers
@@ -33,3 +33,48 @@ lint: install ## ruff and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy lambdas/token_vending_machine
+
+# --- CDK app (infra/) --------------------------------------------------------------------------
+# The CDK CLI pinned in package.json; no version check, notices or telemetry (see cdk.json).
+CDK := CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk
+# Synthesis needs no AWS account: dummy credentials keep the CLI from looking for real ones.
+OFFLINE_AWS := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline \
+	AWS_SECRET_ACCESS_KEY=offline AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+# Extra context for synth/deploy/destroy, e.g. CDK_CONTEXT="-c frontDoor=httpApi -c existingSecret=momento/api-key"
+CDK_CONTEXT ?=
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+.PHONY: synth
+synth: install node_modules ## synthesize the stack into cdk.out, offline (builds the Lambda bundle without Docker)
+	$(OFFLINE_AWS) $(CDK) synth --quiet $(CDK_CONTEXT)
+
+.PHONY: cdk-check
+cdk-check: install node_modules ## cdk-nag (AwsSolutions, Serverless) and cfn-lint on every front-door variant, offline
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(UV) run python -m infra.checks
+
+.PHONY: bootstrap
+bootstrap: install node_modules ## once per AWS account and region: create the CDK deployment resources
+	$(CDK) bootstrap $(CDK_CONTEXT)
+
+.PHONY: deploy
+deploy: install node_modules ## deploy with your AWS credentials; first deploy needs MOMENTO_API_KEY (or -c existingSecret=...)
+	rm -rf cdk.out
+	$(CDK) synth --quiet $(CDK_CONTEXT)
+	@# The key goes only to the NoEcho parameter, and only when the stack creates the secret.
+	@if ! grep -qs '"MomentoApiKey"' cdk.out/*.template.json; then \
+		$(CDK) deploy --app cdk.out --outputs-file cdk.out/outputs.json; \
+	elif [ -n "$$MOMENTO_API_KEY" ]; then \
+		echo "Storing MOMENTO_API_KEY in the stack's secret (NoEcho parameter MomentoApiKey)"; \
+		$(CDK) deploy --app cdk.out --outputs-file cdk.out/outputs.json \
+			--parameters "MomentoApiKey=$$MOMENTO_API_KEY"; \
+	else \
+		echo "MOMENTO_API_KEY is not set: keeping the key already in the secret (a first deploy needs it)"; \
+		$(CDK) deploy --app cdk.out --outputs-file cdk.out/outputs.json; \
+	fi
+
+.PHONY: destroy
+destroy: install node_modules ## delete the stack, its logs and the secret it created (an existing secret is kept)
+	$(CDK) destroy --force $(CDK_CONTEXT)

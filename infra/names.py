@@ -1,0 +1,54 @@
+"""Names the CDK app shares with the Makefile, the README and the tests: context keys, outputs, parameters.
+
+Environment variable names live in the Lambda package (``token_vending_machine.names``): the bundle
+cannot import ``infra``.
+"""
+
+from enum import StrEnum
+
+DEFAULT_STACK_NAME = "MomentoTokenVendingMachine"
+# The NoEcho CloudFormation parameter that carries the key into the secret on `make deploy`.
+API_KEY_PARAMETER = "MomentoApiKey"
+
+
+class Context(StrEnum):
+    """``cdk.json`` context keys (or ``-c key=value``) that shape the stack."""
+
+    STACK_NAME = "stackName"
+    FRONT_DOOR = "frontDoor"
+    FUNCTION_URL_AUTH = "functionUrlAuth"
+    EXISTING_SECRET = "existingSecret"
+    EXISTING_SECRET_KMS_KEY_ARN = "existingSecretKmsKeyArn"
+    MOMENTO_ENDPOINT = "momentoEndpoint"
+    CORS_ALLOWED_ORIGINS = "corsAllowedOrigins"
+    THROTTLING_RATE_LIMIT = "throttlingRateLimit"
+    THROTTLING_BURST_LIMIT = "throttlingBurstLimit"
+    RESERVED_CONCURRENCY = "reservedConcurrency"
+    MEMORY_SIZE = "memorySize"
+    TOKEN_EXPIRY_SECONDS = "tokenExpirySeconds"
+    SECRET_MAX_AGE_SECONDS = "secretMaxAgeSeconds"
+    MOMENTO_TIMEOUT_SECONDS = "momentoTimeoutSeconds"
+    MOMENTO_MAX_ATTEMPTS = "momentoMaxAttempts"
+    LOG_LEVEL = "logLevel"
+    LOG_RETENTION_DAYS = "logRetentionDays"
+
+
+class FrontDoor(StrEnum):
+    """How HTTP reaches the function."""
+
+    FUNCTION_URL = "functionUrl"
+    HTTP_API = "httpApi"
+    REST_API = "restApi"
+
+
+class FunctionUrlAuth(StrEnum):
+    NONE = "NONE"
+    AWS_IAM = "AWS_IAM"
+
+
+class Output(StrEnum):
+    """Stack outputs (CloudFormation output names)."""
+
+    ENDPOINT_URL = "EndpointUrl"
+    SECRET_ARN = "SecretArn"
+    FUNCTION_NAME = "FunctionName"

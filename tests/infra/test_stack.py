@@ -1,0 +1,327 @@
+"""The synthesized templates say what we mean: GIVEN a variant's context, WHEN synthesized, THEN ..."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Capture, Match, Template
+from aws_lambda_powertools.shared.constants import POWERTOOLS_LOG_LEVEL_ENV, SERVICE_NAME_ENV
+
+from infra.checks import EXAMPLE_KMS_KEY_ARN, EXAMPLE_SECRET_ARN, VARIANTS, Synthesized
+from infra.names import API_KEY_PARAMETER, Output
+from token_vending_machine.names import HANDLER, SERVICE_NAME, Env
+
+FUNCTION = "AWS::Lambda::Function"
+ALL_VARIANTS = [*VARIANTS, "custom", "custom-function-url", "no-reservation"]
+CREATED_SECRET_VARIANTS = [name for name in ALL_VARIANTS if not name.startswith("existing-secret")]
+FUNCTION_URL_VARIANTS = ["function-url", "function-url-iam", "custom-function-url"]
+HTTP_API_VARIANTS = ["http-api", "existing-secret-name"]
+REST_API_VARIANTS = ["rest-api", "existing-secret-arn-cmk"]
+
+
+def template(synthesized: dict[str, Synthesized], name: str) -> Template:
+    return Template.from_json(synthesized[name].template)
+
+
+def secret_read_statement(resource: Any) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        "Resource": resource,
+    }
+
+
+def policy_statements(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in raw["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_function_runs_newest_python_on_arm64_with_json_logs_and_tracing(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    template(synthesized, name).has_resource_properties(
+        FUNCTION,
+        {
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Handler": HANDLER,
+            "LoggingConfig": Match.object_like({"LogFormat": "JSON", "LogGroup": Match.any_value()}),
+            "TracingConfig": {"Mode": "Active"},
+        },
+    )
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_VARIANTS if n != "custom"])
+def test_defaults_size_time_and_configure_the_function(synthesized: dict[str, Synthesized], name: str) -> None:
+    # 2 s Momento deadline x 3 attempts + 2 backoffs of <= 0.5 s + 3 s secret fetch + 1 s headroom.
+    template(synthesized, name).has_resource_properties(
+        FUNCTION,
+        {
+            "MemorySize": 256,
+            "Timeout": 11,
+            "Environment": {
+                "Variables": {
+                    Env.SECRET_NAME: Match.any_value(),
+                    Env.SECRET_MAX_AGE_SECONDS: "300",
+                    Env.TOKEN_EXPIRY_SECONDS: "3600",
+                    Env.MOMENTO_TIMEOUT_SECONDS: "2",
+                    Env.MOMENTO_MAX_ATTEMPTS: "3",
+                    SERVICE_NAME_ENV: SERVICE_NAME,
+                    POWERTOOLS_LOG_LEVEL_ENV: "INFO",
+                }
+            },
+        },
+    )
+    template(synthesized, name).has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_context_reaches_the_function(synthesized: dict[str, Synthesized]) -> None:
+    custom = template(synthesized, "custom")
+    custom.has_resource_properties(
+        FUNCTION,
+        {
+            "MemorySize": 512,
+            # 1.5 s x 2 attempts + 1 backoff of <= 0.5 s + 3 s secret fetch + 1 s headroom = 7.5 -> 8.
+            "Timeout": 8,
+            "LoggingConfig": Match.object_like({"ApplicationLogLevel": "DEBUG"}),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        Env.SECRET_MAX_AGE_SECONDS: "60",
+                        Env.TOKEN_EXPIRY_SECONDS: "900",
+                        Env.MOMENTO_TIMEOUT_SECONDS: "1.5",
+                        Env.MOMENTO_MAX_ATTEMPTS: "2",
+                        POWERTOOLS_LOG_LEVEL_ENV: "DEBUG",
+                    }
+                )
+            },
+        },
+    )
+    custom.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": 7})
+    assert synthesized["custom"].stack_name == "CustomTvm"
+
+
+@pytest.mark.parametrize("name", CREATED_SECRET_VARIANTS)
+def test_created_secret_is_fed_by_a_noecho_parameter_and_is_the_only_readable_secret(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    stack = template(synthesized, name)
+    stack.has_parameter(API_KEY_PARAMETER, {"Type": "String", "NoEcho": True})
+    secret_id = Capture()
+    stack.has_resource_properties(
+        "AWS::SecretsManager::Secret",
+        {"SecretString": {"Fn::Join": Match.any_value()} if name == "custom" else {"Ref": API_KEY_PARAMETER}},
+    )
+    stack.has_resource_properties(
+        "AWS::IAM::Policy",
+        {"PolicyDocument": {"Statement": Match.array_with([secret_read_statement({"Ref": secret_id})])}},
+    )
+    stack.has_resource_properties(
+        FUNCTION, {"Environment": {"Variables": Match.object_like({Env.SECRET_NAME: {"Ref": secret_id.as_string()}})}}
+    )
+    stack.has_output(Output.SECRET_ARN, {"Value": {"Ref": secret_id.as_string()}})
+
+
+def test_v2_key_is_stored_with_its_endpoint(synthesized: dict[str, Synthesized]) -> None:
+    secret_string = next(
+        resource["Properties"]["SecretString"]
+        for resource in synthesized["custom"].template["Resources"].values()
+        if resource["Type"] == "AWS::SecretsManager::Secret"
+    )
+    parts = secret_string["Fn::Join"][1]
+    assert parts[1] == {"Ref": API_KEY_PARAMETER}
+    assert json.loads(parts[0] + "KEY" + parts[2]) == {
+        "apiKey": "KEY",
+        "endpoint": "cell-4-us-west-2-1.prod.a.momentohq.com",
+    }
+
+
+def test_existing_secret_by_name_is_granted_on_its_complete_arn_pattern(synthesized: dict[str, Synthesized]) -> None:
+    stack = template(synthesized, "existing-secret-name")
+    stack.resource_count_is("AWS::SecretsManager::Secret", 0)
+    assert API_KEY_PARAMETER not in synthesized["existing-secret-name"].template.get("Parameters", {})
+    stack.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [secret_read_statement({"Fn::Join": ["", Match.array_with([":secret:momento/api-key-??????"])]})]
+                )
+            }
+        },
+    )
+    stack.has_resource_properties(
+        FUNCTION, {"Environment": {"Variables": Match.object_like({Env.SECRET_NAME: "momento/api-key"})}}
+    )
+
+
+def test_existing_secret_by_arn_with_customer_key_grants_decrypt_via_secrets_manager_only(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    stack = template(synthesized, "existing-secret-arn-cmk")
+    stack.resource_count_is("AWS::SecretsManager::Secret", 0)
+    stack.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        secret_read_statement(EXAMPLE_SECRET_ARN),
+                        {
+                            "Effect": "Allow",
+                            "Action": "kms:Decrypt",
+                            "Resource": EXAMPLE_KMS_KEY_ARN,
+                            "Condition": {"StringEquals": {"kms:ViaService": Match.any_value()}},
+                        },
+                    ]
+                )
+            }
+        },
+    )
+    stack.has_output(Output.SECRET_ARN, {"Value": EXAMPLE_SECRET_ARN})
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_role_is_least_privilege(synthesized: dict[str, Synthesized], name: str) -> None:
+    raw = synthesized[name].template
+    statements = policy_statements(raw)
+    secret_statements = [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
+    assert len(secret_statements) == 1
+    assert secret_statements[0]["Resource"] != "*"
+    kms_statements = [s for s in statements if "kms" in json.dumps(s["Action"])]
+    assert len(kms_statements) == (1 if name == "existing-secret-arn-cmk" else 0)
+    wildcard_actions = {a for s in statements if s["Resource"] == "*" for a in s["Action"]}
+    assert wildcard_actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    roles = [r for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert all("ManagedPolicyArns" not in role["Properties"] for role in roles)
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_api_key_value_is_nowhere_in_the_cloud_assembly(
+    synthesized: dict[str, Synthesized], name: str, fake_api_key_in_environment: str
+) -> None:
+    for path in synthesized[name].outdir.rglob("*"):
+        if path.is_file():
+            assert fake_api_key_in_environment.encode() not in path.read_bytes(), path
+    functions = Template.from_json(synthesized[name].template).find_resources(FUNCTION)
+    for function in functions.values():
+        # The environment names where the key is, never the key: only these variables exist.
+        assert set(function["Properties"]["Environment"]["Variables"]) == {
+            *(Env.SECRET_NAME, Env.SECRET_MAX_AGE_SECONDS, Env.TOKEN_EXPIRY_SECONDS),
+            *(Env.MOMENTO_TIMEOUT_SECONDS, Env.MOMENTO_MAX_ATTEMPTS),
+            *(SERVICE_NAME_ENV, POWERTOOLS_LOG_LEVEL_ENV),
+        }
+
+
+@pytest.mark.parametrize("name", FUNCTION_URL_VARIANTS)
+def test_function_url_has_cors_auth_and_reserved_concurrency(synthesized: dict[str, Synthesized], name: str) -> None:
+    stack = template(synthesized, name)
+    stack.has_resource_properties(
+        "AWS::Lambda::Url",
+        {
+            "AuthType": "AWS_IAM" if name == "function-url-iam" else "NONE",
+            "Cors": Match.object_like({"AllowOrigins": ["*"], "AllowMethods": ["POST"]}),
+        },
+    )
+    concurrency = 7 if name == "custom-function-url" else 5
+    stack.has_resource_properties(FUNCTION, {"ReservedConcurrentExecutions": concurrency})
+    stack.has_output(Output.ENDPOINT_URL, {"Value": {"Fn::GetAtt": [Match.any_value(), "FunctionUrl"]}})
+
+
+def test_reserved_concurrency_can_be_switched_off(synthesized: dict[str, Synthesized]) -> None:
+    template(synthesized, "no-reservation").has_resource_properties(
+        FUNCTION, {"ReservedConcurrentExecutions": Match.absent()}
+    )
+
+
+@pytest.mark.parametrize("name", HTTP_API_VARIANTS + REST_API_VARIANTS)
+def test_api_gateway_variants_leave_concurrency_alone(synthesized: dict[str, Synthesized], name: str) -> None:
+    template(synthesized, name).has_resource_properties(FUNCTION, {"ReservedConcurrentExecutions": Match.absent()})
+
+
+@pytest.mark.parametrize("name", HTTP_API_VARIANTS)
+def test_http_api_has_cors_throttling_access_logs_and_payload_v2(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    stack = template(synthesized, name)
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"CorsConfiguration": Match.object_like({"AllowOrigins": ["*"], "AllowMethods": ["POST"]})},
+    )
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "StageName": "$default",
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10},
+            "AccessLogSettings": Match.object_like({"Format": Match.serialized_json(Match.any_value())}),
+        },
+    )
+    stack.has_resource_properties("AWS::ApiGatewayV2::Integration", {"PayloadFormatVersion": "2.0"})
+    stack.has_output(Output.ENDPOINT_URL, {"Value": Match.any_value()})
+
+
+def test_http_api_takes_origins_and_limits_from_context(synthesized: dict[str, Synthesized]) -> None:
+    stack = template(synthesized, "custom")
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {
+            "CorsConfiguration": Match.object_like(
+                {"AllowOrigins": ["https://app.example.com", "https://admin.example.com"]}
+            )
+        },
+    )
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage", {"DefaultRouteSettings": {"ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40}}
+    )
+
+
+@pytest.mark.parametrize("name", REST_API_VARIANTS)
+def test_rest_api_proxies_everything_with_cors_preflight_throttling_and_logs(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    stack = template(synthesized, name)
+    stack.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{proxy+}"})
+    stack.has_resource_properties(
+        "AWS::ApiGateway::Method", {"HttpMethod": "ANY", "Integration": Match.object_like({"Type": "AWS_PROXY"})}
+    )
+    stack.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "OPTIONS",
+            "Integration": Match.object_like(
+                {
+                    "IntegrationResponses": [
+                        Match.object_like(
+                            {
+                                "ResponseParameters": Match.object_like(
+                                    {"method.response.header.Access-Control-Allow-Origin": "'*'"}
+                                )
+                            }
+                        )
+                    ]
+                }
+            ),
+        },
+    )
+    stack.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "prod",
+            "TracingEnabled": True,
+            "MethodSettings": [Match.object_like({"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10})],
+            "AccessLogSetting": Match.object_like({"Format": Match.serialized_json(Match.any_value())}),
+        },
+    )
+    stack.has_output(Output.ENDPOINT_URL, {"Value": Match.any_value()})
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_outputs_name_the_endpoint_the_secret_and_the_function(synthesized: dict[str, Synthesized], name: str) -> None:
+    assert set(synthesized[name].template["Outputs"]) >= {output.value for output in Output}
