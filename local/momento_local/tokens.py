@@ -1,0 +1,263 @@
+"""Keys and tokens of the local Momento service: HS256 JWTs and topic permission checks.
+
+Two kinds of token, told apart by the `t` claim:
+
+* API keys (`t: "g"`), shaped like Momento v2 API keys; they may do everything.
+* Disposable tokens (`t: "d"`), shaped like the ones Momento vends: `sub`, `ver: 1`, `iat`, `exp`,
+  `p` = base64 of the serialized `permission_messages.Permissions`, and `tid` = the token id.
+
+HS256 is implemented here with the standard library so that the service needs no JWT package.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from momento_wire_types import permissionmessages_pb2 as permissions_pb
+
+API_KEY_TYPE = "g"
+DISPOSABLE_TOKEN_TYPE = "d"
+DEFAULT_SUBJECT = "momento-local"
+MAX_VALID_FOR_SECONDS = 25 * 60 * 60
+MAX_PERMISSION_STATEMENTS = 20
+
+_JWT_HEADER = {"alg": "HS256", "typ": "JWT"}
+
+
+class InvalidTokenError(Exception):
+    """The token is malformed, is not signed by this secret, or has expired."""
+
+
+class ExpiredTokenError(InvalidTokenError):
+    """The token's `exp` is in the past."""
+
+
+class TopicAction(Enum):
+    PUBLISH = "publish"
+    SUBSCRIBE = "subscribe"
+
+
+_ROLES_ALLOWING = {
+    TopicAction.PUBLISH: {permissions_pb.TopicReadWrite, permissions_pb.TopicWriteOnly},
+    TopicAction.SUBSCRIBE: {permissions_pb.TopicReadWrite, permissions_pb.TopicReadOnly},
+}
+
+
+def _b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_jwt(claims: dict[str, Any], secret: bytes) -> str:
+    """Sign `claims` as a compact HS256 JWT."""
+    header = _b64url_encode(json.dumps(_JWT_HEADER, separators=(",", ":")).encode())
+    payload = _b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode("ascii")
+    signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64url_encode(signature)}"
+
+
+def decode_jwt(token: str, secret: bytes, *, verify_expiry: bool = True, now: float | None = None) -> dict:
+    """Verify an HS256 JWT signed with `secret` and return its claims.
+
+    Raises InvalidTokenError (ExpiredTokenError for a past `exp` when `verify_expiry`).
+    """
+    try:
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = json.loads(_b64url_decode(header_b64))
+        signature = _b64url_decode(signature_b64)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidTokenError("malformed token") from exc
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise InvalidTokenError("unsupported token algorithm")
+    expected = hmac.new(secret, f"{header_b64}.{payload_b64}".encode("ascii"), hashlib.sha256).digest()
+    if not hmac.compare_digest(signature, expected):
+        raise InvalidTokenError("bad token signature")
+    try:
+        claims = json.loads(_b64url_decode(payload_b64))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidTokenError("malformed token claims") from exc
+    if not isinstance(claims, dict):
+        raise InvalidTokenError("malformed token claims")
+    expires_at = claims.get("exp")
+    if verify_expiry and expires_at is not None and expires_at <= (time.time() if now is None else now):
+        raise ExpiredTokenError("token has expired")
+    return claims
+
+
+@dataclass(frozen=True)
+class DecodedToken:
+    """A verified key or token: its claims, and for a disposable token its parsed permissions."""
+
+    claims: dict[str, Any]
+    token_type: str
+    subject: str | None
+    token_id: str | None
+    issued_at: int | None
+    expires_at: int | None
+    permissions: permissions_pb.Permissions | None
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.token_type == API_KEY_TYPE
+
+    @property
+    def is_disposable(self) -> bool:
+        return self.token_type == DISPOSABLE_TOKEN_TYPE
+
+
+class TokenIssuer:
+    """Mints and verifies the keys and tokens of one local service, all signed with one secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("the signing secret must not be empty")
+        self._secret = secret
+
+    def create_api_key(self, *, subject: str = DEFAULT_SUBJECT, valid_for_seconds: int | None = None) -> str:
+        """An API key with full access, shaped like a Momento v2 key (claim `t: "g"`)."""
+        now = int(time.time())
+        claims: dict[str, Any] = {"t": API_KEY_TYPE, "id": str(uuid.uuid4()), "sub": subject, "iat": now}
+        if valid_for_seconds is not None:
+            claims["exp"] = now + valid_for_seconds
+        return encode_jwt(claims, self._secret)
+
+    def mint_disposable_token(
+        self,
+        permissions: permissions_pb.Permissions,
+        *,
+        valid_for_seconds: int,
+        token_id: str | None = None,
+        issued_at: int | None = None,
+    ) -> tuple[str, int]:
+        """A disposable token granting `permissions`; returns (jwt, expires_at in Unix seconds).
+
+        No validation here: pass `issued_at` in the past to mint an already expired token for tests.
+        """
+        now = int(time.time()) if issued_at is None else issued_at
+        expires_at = now + valid_for_seconds
+        claims: dict[str, Any] = {
+            "t": DISPOSABLE_TOKEN_TYPE,
+            "sub": token_id or DEFAULT_SUBJECT,
+            "ver": 1,
+            "iat": now,
+            "exp": expires_at,
+            "p": base64.b64encode(permissions.SerializeToString()).decode("ascii"),
+        }
+        if token_id:
+            claims["tid"] = token_id
+        return encode_jwt(claims, self._secret), expires_at
+
+    def decode(self, token: str, *, verify_expiry: bool = True) -> DecodedToken:
+        """Verify a key or token and parse it. Also accepts the SDK's `auth_token` wrapper
+        (base64 JSON `{"endpoint", "api_key"}`) around a disposable token.
+
+        Raises InvalidTokenError (ExpiredTokenError when expired and `verify_expiry`).
+        """
+        claims = decode_jwt(_unwrap_sdk_auth_token(token), self._secret, verify_expiry=verify_expiry)
+        token_type = claims.get("t")
+        if token_type not in (API_KEY_TYPE, DISPOSABLE_TOKEN_TYPE):
+            raise InvalidTokenError("unknown token type")
+        permissions = None
+        if token_type == DISPOSABLE_TOKEN_TYPE:
+            permissions = permissions_pb.Permissions()
+            try:
+                permissions.ParseFromString(base64.b64decode(claims["p"], validate=True))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InvalidTokenError("malformed permissions claim") from exc
+        return DecodedToken(
+            claims=claims,
+            token_type=token_type,
+            subject=claims.get("sub"),
+            token_id=claims.get("tid"),
+            issued_at=claims.get("iat"),
+            expires_at=claims.get("exp"),
+            permissions=permissions,
+        )
+
+
+def _unwrap_sdk_auth_token(token: str) -> str:
+    if token.count(".") == 2:
+        return token
+    try:
+        wrapper = json.loads(base64.b64decode(token, validate=True))
+        return str(wrapper["api_key"])
+    except (ValueError, binascii.Error, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise InvalidTokenError("malformed token") from exc
+
+
+def validate_disposable_request(valid_for_seconds: int, permissions: permissions_pb.Permissions) -> str | None:
+    """Why Momento would refuse to mint this token (INVALID_ARGUMENT), or None if it is acceptable."""
+    if not 0 < valid_for_seconds <= MAX_VALID_FOR_SECONDS:
+        return f"expiry must be between 1 and {MAX_VALID_FOR_SECONDS} seconds, got {valid_for_seconds}"
+    kind = permissions.WhichOneof("kind")
+    if kind is None:
+        return "permissions are required"
+    if kind == "super_user":
+        return "disposable tokens cannot have super user permissions"
+    statements = permissions.explicit.permissions
+    if not statements:
+        return "at least one permission is required"
+    if len(statements) > MAX_PERMISSION_STATEMENTS:
+        return f"at most {MAX_PERMISSION_STATEMENTS} permissions are allowed, got {len(statements)}"
+    for statement in statements:
+        if statement.WhichOneof("kind") is None:
+            return "a permission must name cache, topic or function permissions"
+    return None
+
+
+def allows_topic_action(token: DecodedToken, cache_name: str, topic_name: str, action: TopicAction) -> bool:
+    """Whether `token` may publish to or subscribe on `cache_name`/`topic_name`.
+
+    API keys may do everything; a disposable token needs a topic permission whose role allows
+    the action and whose cache and topic selectors match.
+    """
+    if token.is_api_key:
+        return True
+    if token.permissions is None:
+        return False
+    if token.permissions.WhichOneof("kind") == "super_user":
+        return True
+    allowed_roles = _ROLES_ALLOWING[action]
+    for statement in token.permissions.explicit.permissions:
+        if statement.WhichOneof("kind") != "topic_permissions":
+            continue
+        grant = statement.topic_permissions
+        if grant.role in allowed_roles and _cache_matches(grant, cache_name) and _topic_matches(grant, topic_name):
+            return True
+    return False
+
+
+def _cache_matches(grant: permissions_pb.PermissionsType.TopicPermissions, cache_name: str) -> bool:
+    which = grant.WhichOneof("cache")
+    if which == "all_caches":
+        return True
+    return which == "cache_selector" and grant.cache_selector.cache_name == cache_name
+
+
+def _topic_matches(grant: permissions_pb.PermissionsType.TopicPermissions, topic_name: str) -> bool:
+    which = grant.WhichOneof("topic")
+    if which == "all_topics":
+        return True
+    if which != "topic_selector":
+        return False
+    selector = grant.topic_selector
+    match selector.WhichOneof("kind"):
+        case "topic_name":
+            return selector.topic_name == topic_name
+        case "topic_name_prefix":
+            return topic_name.startswith(selector.topic_name_prefix)
+        case _:
+            return False
