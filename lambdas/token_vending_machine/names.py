@@ -22,6 +22,9 @@ class Env(StrEnum):
     TOKEN_REUSE_MIN_REMAINING = "TOKEN_REUSE_MIN_REMAINING"
     CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
     MAX_BODY_BYTES = "MAX_BODY_BYTES"
+    # Set by the AWS Parameters and Secrets Lambda Extension when it is attached: the secret is then
+    # read through it over localhost, and boto3 is never imported.
+    SECRETS_EXTENSION_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 
 
 class ErrorCode(StrEnum):
@@ -43,3 +46,4 @@ class ErrorCode(StrEnum):
 
 HANDLER = "token_vending_machine.handler.lambda_handler"
 SERVICE_NAME = "token-vending-machine"
+METRICS_NAMESPACE = "MomentoTokenVendingMachine"

@@ -36,6 +36,7 @@ class Settings(BaseModel):
     token_reuse_min_remaining: float = Field(default=0.5, alias=Env.TOKEN_REUSE_MIN_REMAINING, gt=0, le=1)
     cors_allowed_origins: tuple[str, ...] = Field(default=(), alias=Env.CORS_ALLOWED_ORIGINS)
     max_body_bytes: int = Field(default=8192, alias=Env.MAX_BODY_BYTES, ge=64, le=1_048_576)
+    secrets_extension_port: int | None = Field(default=None, alias=Env.SECRETS_EXTENSION_PORT, gt=0, lt=65536)
 
     @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "cors_allowed_origins", mode="before")
     @classmethod
