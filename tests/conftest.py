@@ -27,3 +27,9 @@ def momento_api_key(momento_local: MomentoLocal) -> str:
 def momento_credentials(momento_local: MomentoLocal, momento_api_key: str) -> CredentialProvider:
     """Real-SDK credentials for the local service: `momento_api_key` over an insecure channel to host:port."""
     return momento_local.credential_provider(momento_api_key)
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver on 127.0.0.1 (not "localhost", which may resolve elsewhere), on a free port."""
+    return ("127.0.0.1", 0)

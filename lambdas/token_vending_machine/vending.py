@@ -6,6 +6,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from momento.auth.access_control.disposable_token_scope import DisposableTokenScope
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 
@@ -48,6 +50,9 @@ class TokenReuse:
         self._tokens.move_to_end(key)
         return token
 
+    def clear(self) -> None:
+        self._tokens.clear()
+
     def put(self, key: ReuseKey, token: VendedToken) -> None:
         self._tokens[key] = token
         self._tokens.move_to_end(key)
@@ -64,12 +69,14 @@ class TokenVendor:
         policy: Policy,
         reuse: TokenReuse,
         token_expiry_seconds: int,
+        metrics: Metrics | None = None,
     ) -> None:
         self._secrets = secrets
         self._issuer = issuer
         self._policy = policy
         self._reuse = reuse
         self._expiry = token_expiry_seconds
+        self._metrics = metrics
 
     def vend(self, request: TokenRequest, *, identity: str | None, budget_seconds: float) -> VendedToken:
         """A token for exactly the requested cache, topic and permission; ``identity`` becomes its token id."""
@@ -77,16 +84,26 @@ class TokenVendor:
         reuse_key: ReuseKey = (request.cache_name, request.topic_name, request.permission, identity)
         reused = self._reuse.get(reuse_key)
         if reused is not None:
+            self._count("TokenReuseHits", MetricUnit.Count, 1)
             return reused
-        token = self._mint(
-            _SCOPES[request.permission](request.cache_name, request.topic_name), identity, budget_seconds
-        )
+        scope = _SCOPES[request.permission](request.cache_name, request.topic_name)
+        token = self._mint(scope, identity, budget_seconds)
         self._reuse.put(reuse_key, token)
         return token
 
+    def after_restore(self) -> None:
+        """After a SnapStart restore: new gRPC channel, fresh key, no tokens from before the snapshot."""
+        self._issuer.reset()
+        self._secrets.forget()
+        self._reuse.clear()
+
+    def _count(self, name: str, unit: MetricUnit, value: float) -> None:
+        if self._metrics is not None:
+            self._metrics.add_metric(name=name, unit=unit, value=value)
+
     def _mint(self, scope: DisposableTokenScope, identity: str | None, budget_seconds: float) -> VendedToken:
-        started = time.monotonic()
         key = self._secrets.get()
+        started = time.monotonic()
         try:
             issued = self._issuer.issue(
                 key, scope, expires_in_seconds=self._expiry, token_id=identity, budget_seconds=budget_seconds
@@ -101,4 +118,5 @@ class TokenVendor:
             issued = self._issuer.issue(
                 fresh, scope, expires_in_seconds=self._expiry, token_id=identity, budget_seconds=remaining
             )
+        self._count("MomentoCallLatency", MetricUnit.Milliseconds, (time.monotonic() - started) * 1000)
         return VendedToken(auth_token=issued.auth_token, expires_at=issued.expires_at)

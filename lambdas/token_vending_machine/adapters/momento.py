@@ -120,6 +120,12 @@ class MomentoTokenIssuer:
                 await asyncio.sleep(backoff)
         raise last_failure
 
+    def reset(self) -> None:
+        """Forget the client, so the next call opens a new channel (after a SnapStart restore, say)."""
+        with self._lock:
+            self._client = None
+            self._client_key = None
+
     async def _client_for(self, key: MomentoKey) -> AuthClientAsync:
         if self._client is not None and self._client_key == key:
             return self._client

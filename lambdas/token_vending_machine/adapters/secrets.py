@@ -1,5 +1,8 @@
 """Secrets Manager adapter: fetch the Momento key, parse it, cache it for a bounded age.
 
+Two sources read the secret: the AWS Parameters and Secrets Lambda Extension over localhost (no
+boto3 import, which keeps ~170 ms off the cold start) when it is attached, else boto3.
+
 A small cache of our own rather than Powertools' parameters cache, because what we cache is the
 parsed key, and because a failed refresh must keep serving the last good key (a Secrets Manager
 blip should not stop token vending) while a missing or malformed secret must not.
@@ -7,11 +10,16 @@ blip should not stop token vending) while a missing or malformed secret must not
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
 from token_vending_machine.models import MomentoKey, parse_secret
@@ -23,6 +31,81 @@ _TRANSIENT_CODES = {"ThrottlingException", "InternalServiceError", "RequestTimeo
 # botocore logs whole response bodies at DEBUG, the secret's value included: never let it, whatever
 # level the root logger is given (Lambda's log-level controls can set it to DEBUG).
 logging.getLogger("botocore.parsers").setLevel(logging.INFO)
+
+
+def _unavailable(what: str) -> DependencyUnavailable:
+    return DependencyUnavailable(f"{what}; try again shortly.", code=ErrorCode.SECRET_UNAVAILABLE)
+
+
+class SecretSource(Protocol):
+    def read(self, secret_id: str) -> str:
+        """The secret's SecretString; ConfigurationError or DependencyUnavailable when it cannot be had."""
+        ...
+
+
+class SecretsManagerSource:
+    """Reads through boto3, imported on first use only."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def read(self, secret_id: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self._secrets_manager().get_secret_value(SecretId=secret_id)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            if code in _TRANSIENT_CODES:
+                raise _unavailable("Secrets Manager is unavailable") from exc
+            raise ConfigurationError(f"cannot read secret {secret_id!r}: {code}") from exc
+        except BotoCoreError as exc:
+            raise _unavailable("Secrets Manager is unreachable") from exc
+        return _secret_string(response, secret_id)
+
+    def _secrets_manager(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            # Bounded so that a slow Secrets Manager cannot eat the whole Lambda budget.
+            config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
+            self._client = boto3.client("secretsmanager", config=config)
+        return self._client
+
+
+class ExtensionSource:
+    """Reads through the Parameters and Secrets Lambda Extension's local HTTP endpoint."""
+
+    def __init__(self, port: int, *, host: str = "localhost", timeout_seconds: float = 3.0) -> None:
+        self._url = f"http://{host}:{port}/secretsmanager/get?secretId="
+        self._timeout = timeout_seconds
+
+    def read(self, secret_id: str) -> str:
+        request = urllib.request.Request(
+            self._url + urllib.parse.quote(secret_id, safe=""),
+            # The extension only answers callers that hold the function's session token.
+            headers={"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                document = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500 or exc.code == 429:
+                raise _unavailable("Secrets Manager is unavailable (through the Lambda extension)") from exc
+            raise ConfigurationError(
+                f"cannot read secret {secret_id!r} through the extension: HTTP {exc.code}"
+            ) from exc
+        except (OSError, ValueError) as exc:
+            raise _unavailable("The Parameters and Secrets extension is unreachable") from exc
+        return _secret_string(document, secret_id)
+
+
+def _secret_string(response: Any, secret_id: str) -> str:
+    value = response.get("SecretString") if isinstance(response, dict) else None
+    if value is None:
+        raise ConfigurationError(f"secret {secret_id!r} has no SecretString (binary secrets are not supported)")
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -39,12 +122,12 @@ class SecretStore:
         secret_id: str,
         *,
         max_age_seconds: float,
-        client: Any = None,
+        source: SecretSource,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secret_id = secret_id
         self._max_age = max_age_seconds
-        self._client = client
+        self._source = source
         self._clock = clock
         self._cached: _Cached | None = None
 
@@ -53,7 +136,7 @@ class SecretStore:
         if cached is not None and not force_refresh and self._clock() - cached.fetched_at < self._max_age:
             return cached.key
         try:
-            key = parse_secret(self._fetch())
+            key = parse_secret(self._source.read(self._secret_id))
         except DependencyUnavailable:
             if cached is None:
                 raise
@@ -61,35 +144,6 @@ class SecretStore:
         self._cached = _Cached(key, self._clock())
         return key
 
-    def _fetch(self) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            response = self._secrets_manager().get_secret_value(SecretId=self._secret_id)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
-            if code in _TRANSIENT_CODES:
-                raise DependencyUnavailable(
-                    "Secrets Manager is unavailable; try again shortly.", code=ErrorCode.SECRET_UNAVAILABLE
-                ) from exc
-            raise ConfigurationError(f"cannot read secret {self._secret_id!r}: {code}") from exc
-        except BotoCoreError as exc:
-            raise DependencyUnavailable(
-                "Secrets Manager is unreachable; try again shortly.", code=ErrorCode.SECRET_UNAVAILABLE
-            ) from exc
-        value = response.get("SecretString")
-        if value is None:
-            raise ConfigurationError(
-                f"secret {self._secret_id!r} has no SecretString (binary secrets are not supported)"
-            )
-        return str(value)
-
-    def _secrets_manager(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            # Bounded so that a slow Secrets Manager cannot eat the whole Lambda budget.
-            config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
-            self._client = boto3.client("secretsmanager", config=config)
-        return self._client
+    def forget(self) -> None:
+        """Drop the cached key (after a SnapStart restore, say), so the next get() reads it again."""
+        self._cached = None
