@@ -180,10 +180,11 @@ class _PubsubServicer(pubsub_grpc.PubsubServicer):
             yield pubsub_pb._SubscriptionItem(heartbeat=pubsub_pb._Heartbeat())
             resume_at = request.resume_at_topic_sequence_number
             if resume_at and resume_at != next_sequence_number:
-                # No history is kept, so a resume from elsewhere skips to the live position.
+                # The client asks for `resume_at` (its last item + 1, as the SDKs do), but no history
+                # is kept: tell it the stream skips from its last item to the live position.
                 yield pubsub_pb._SubscriptionItem(
                     discontinuity=pubsub_pb._Discontinuity(
-                        last_topic_sequence=resume_at, new_topic_sequence=next_sequence_number
+                        last_topic_sequence=resume_at - 1, new_topic_sequence=next_sequence_number
                     )
                 )
             while True:

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from momento import AuthClient, AuthClientAsync, TopicClientAsync
+from momento import AuthClient, AuthClientAsync, TopicClient, TopicClientAsync
 from momento.auth.access_control.disposable_token_scope import DisposableTokenProps
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 from momento.auth.access_control.permission_scope import AllTopics
@@ -278,6 +278,17 @@ def test_a_granted_token_publishes_and_subscribes_text_and_binary(momento_local,
     assert binary.sequence_number == text.sequence_number + 1
 
 
+def test_the_sync_topic_client_works_too(momento_credentials):
+    with TopicClient(TOPIC_CONFIG, momento_credentials) as topics:
+        subscription = topics.subscribe(CACHE, "sync")
+        assert isinstance(subscription, TopicSubscribe.Subscription), subscription
+        assert isinstance(topics.publish(CACHE, "sync", "hi"), TopicPublish.Success)
+        item = next(subscription)
+        subscription.unsubscribe()
+
+    assert isinstance(item, TopicSubscriptionItem.Text) and item.value == "hi"
+
+
 def test_every_subscriber_gets_each_item_and_unsubscribing_ends_the_stream(momento_local, momento_credentials):
     async def scenario():
         async with TopicClientAsync(TOPIC_CONFIG, momento_credentials) as topics:
@@ -295,6 +306,18 @@ def test_every_subscriber_gets_each_item_and_unsubscribing_ends_the_stream(momen
     while momento_local.subscriber_count(CACHE, "fan-out") and time.monotonic() < deadline:
         time.sleep(0.01)
     assert momento_local.subscriber_count(CACHE, "fan-out") == 0
+
+
+def test_resuming_from_an_unknown_sequence_number_still_delivers_live_items(momento_credentials):
+    async def scenario():
+        async with TopicClientAsync(TOPIC_CONFIG, momento_credentials) as topics:
+            subscription = await topics.subscribe(CACHE, "resume", resume_at_topic_sequence_number=999)
+            await topics.publish(CACHE, "resume", "live")
+            item = await next_item(subscription)
+            subscription.unsubscribe()
+            return item.value
+
+    assert asyncio.run(scenario()) == "live"
 
 
 async def publish_and_subscribe_codes(provider, cache: str, topic: str) -> tuple[object, object]:
