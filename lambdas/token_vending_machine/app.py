@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, LambdaFunctionUrlResolver
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from token_vending_machine.adapters.momento import MomentoTokenIssuer
 from token_vending_machine.adapters.secrets import ExtensionSource, SecretsManagerSource, SecretSource, SecretStore
@@ -87,7 +88,10 @@ def create_handler(
             logger.warning("malformed HTTP event", exc_info=True)
             return _not_an_http_event()
 
-    @metrics.log_metrics
+    # Flushed by hand rather than with @metrics.log_metrics: with POWERTOOLS_METRICS_DISABLED,
+    # Powertools keeps what it does not print and prints it anyway once 100 values pile up.
+    publish_metrics = metrics.clear_metrics if is_metrics_disabled() else metrics.flush_metrics
+
     @logger.inject_lambda_context(clear_state=True)
     def handle(event: Any, context: Any) -> dict[str, Any]:
         started = time.perf_counter()
@@ -107,6 +111,7 @@ def create_handler(
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
+        publish_metrics()
         return response
 
     return handle
