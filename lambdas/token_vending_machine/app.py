@@ -98,7 +98,6 @@ def create_handler(
         response = resolve(event, context)
         status = response.get("statusCode", 500)
         outcome = "vended" if status == 200 else _error_code(response)
-        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         if status == 200:
             metrics.add_metric(name="TokensVended", unit=MetricUnit.Count, value=1)
         else:

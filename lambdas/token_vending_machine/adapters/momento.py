@@ -102,10 +102,11 @@ class MomentoTokenIssuer:
             if remaining <= 0:
                 break
             try:
-                response = await asyncio.wait_for(
-                    client.generate_disposable_token(scope, ExpiresIn.seconds(expires_in_seconds), props),
-                    timeout=min(self._timeout, remaining),
-                )
+                # asyncio.timeout cancels the call in place; wait_for would wrap it in another task.
+                async with asyncio.timeout(min(self._timeout, remaining)):
+                    response = await client.generate_disposable_token(
+                        scope, ExpiresIn.seconds(expires_in_seconds), props
+                    )
             except TimeoutError:
                 last_failure = DeadlineExceeded("Momento did not answer in time; try again shortly.")
             else:
