@@ -20,8 +20,14 @@ uv: ## install uv if this machine lacks it
 .PHONY: install
 install: .venv ## install the locked Python dependencies into .venv
 
+.PHONY: chromium
+chromium: ## Debian's Chromium for the browser CORS test (apt-get; without root the test is skipped)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium is not installed: the browser test will be skipped"
+
 .PHONY: test
-test: install node_modules ## run the whole test suite (installs what it needs first)
+test: install node_modules chromium ## run the whole test suite (installs what it needs first)
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(UV) run pytest
 
 .PHONY: unit
@@ -33,6 +39,13 @@ lint: install ## ruff and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy lambdas/token_vending_machine
+
+# Extra options for `make run`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
+ARGS ?=
+
+.PHONY: run
+run: install ## run the whole vending machine locally (no AWS, no Momento account)
+	$(UV) run tvm-local $(ARGS)
 
 # --- CDK app (infra/) --------------------------------------------------------------------------
 # The CDK CLI pinned in package.json; no version check, notices or telemetry (see cdk.json).
