@@ -34,11 +34,18 @@ test: install node_modules chromium ## run the whole test suite (installs what i
 unit: install ## fast tests only: no sockets, no servers
 	$(UV) run pytest tests/unit
 
+.PHONY: bench
+bench: install node_modules ## benchmarks that print figures: cold start, warm path and memory, bundle size, client
+	$(UV) run python bench/cold_start.py
+	$(UV) run python bench/warm_path.py
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(UV) run python bench/bundle_size.py
+	$(UV) run python bench/client_bench.py
+
 .PHONY: lint
 lint: install ## ruff and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy lambdas/token_vending_machine
+	$(UV) run mypy lambdas/token_vending_machine client/momento_tvm_client local/momento_local local/local_stack infra
 
 # Extra options for `make run`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
 ARGS ?=
