@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from token_vending_machine.adapters.secrets import SecretStore
+from token_vending_machine.adapters.secrets import SecretsManagerSource, SecretStore
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
 
 
@@ -43,7 +43,7 @@ def clock():
 
 @pytest.fixture
 def store(fake, clock):
-    return SecretStore("MomentoApiKeySecret", max_age_seconds=300, client=fake, clock=clock)
+    return SecretStore("MomentoApiKeySecret", max_age_seconds=300, source=SecretsManagerSource(fake), clock=clock)
 
 
 def test_the_key_is_fetched_once_within_its_max_age(store, fake, clock):
