@@ -22,7 +22,8 @@ from aws_cdk import aws_lambda as lambda_
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HANDLER_PACKAGE = REPO_ROOT / "lambdas" / "token_vending_machine"
 # The Lambda runtime ships these; bundling them would add ~33 MB and shadow the runtime's patched copies.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+# snapshot_restore_py (SnapStart's runtime hooks) is in every Python 3.12+ runtime.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "snapshot_restore_py"})
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 _WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 # Python 3.12+ Lambda runtimes run on Amazon Linux 2023 (glibc 2.34): any manylinux wheel up to 2.34 loads.
@@ -90,7 +91,10 @@ def locked_requirements(project_dir: Path = REPO_ROOT) -> str:
             str(project_dir),
         ]
     )
-    names = {re.split(r"[=<>~!;\s\[]", line, maxsplit=1)[0].lower() for line in requirements.splitlines()}
+    # Distribution names, normalised to import names ("snapshot-restore-py" -> "snapshot_restore_py").
+    names = {
+        re.split(r"[=<>~!;\s\[]", line, maxsplit=1)[0].lower().replace("-", "_") for line in requirements.splitlines()
+    }
     leaked = names & RUNTIME_PROVIDED
     if leaked:
         raise BundlingError(f"the bundle's requirements include runtime-provided packages: {sorted(leaked)}")

@@ -19,6 +19,8 @@ from infra.names import Context, FrontDoor, FunctionUrlAuth
 SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 EXAMPLE_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:momento/api-key-AbC123"
 EXAMPLE_KMS_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+EXAMPLE_JWT_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+EXAMPLE_JWT_AUDIENCE = "example-app-client-id"
 
 VARIANTS: dict[str, dict[str, str]] = {
     "function-url": {Context.FRONT_DOOR: FrontDoor.FUNCTION_URL},
@@ -34,17 +36,40 @@ VARIANTS: dict[str, dict[str, str]] = {
         Context.EXISTING_SECRET: EXAMPLE_SECRET_ARN,
         Context.EXISTING_SECRET_KMS_KEY_ARN: EXAMPLE_KMS_KEY_ARN,
     },
+    # Locked down: verified callers, each on its own topics, within an allowed cache and topic pattern.
+    "http-api-jwt": {
+        Context.FRONT_DOOR: FrontDoor.HTTP_API,
+        Context.JWT_ISSUER: EXAMPLE_JWT_ISSUER,
+        Context.JWT_AUDIENCE: EXAMPLE_JWT_AUDIENCE,
+        Context.TOPICS_PER_IDENTITY: "true",
+        Context.ALLOWED_CACHES: "chat",
+        Context.ALLOWED_TOPICS: "room-*",
+        Context.ALLOWED_PERMISSIONS: "subscribe,publish",
+    },
+    "function-url-iam-snapstart": {
+        Context.FRONT_DOOR: FrontDoor.FUNCTION_URL,
+        Context.FUNCTION_URL_AUTH: FunctionUrlAuth.AWS_IAM,
+        Context.TOPICS_PER_IDENTITY: "true",
+        Context.SNAP_START: "true",
+    },
+    "rest-api-snapstart-untraced": {
+        Context.FRONT_DOOR: FrontDoor.REST_API,
+        Context.SNAP_START: "true",
+        Context.TRACING: "false",
+        Context.SECRETS_EXTENSION: "false",
+    },
 }
 
 
 @dataclass(frozen=True)
 class Synthesized:
-    """One variant's cloud assembly: the stack's template and cdk-nag's unacknowledged findings."""
+    """One variant's cloud assembly: the stack's template, cdk-nag's unacknowledged findings, the acknowledgements."""
 
     outdir: Path
     stack_name: str
     template: dict[str, Any]
     nag_findings: list[str]
+    acknowledged: dict[str, str]  # rule id -> reason, over every construct of the stack
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
@@ -59,7 +84,26 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
             raise
         findings = findings_in_report(json.loads(report_file.read_text()))
     template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
-    return Synthesized(outdir=outdir, stack_name=stack.stack_name, template=template, nag_findings=findings)
+    metadata_file = outdir / f"{stack.stack_name}.metadata.json"
+    acknowledged = acknowledged_rules(json.loads(metadata_file.read_text())) if metadata_file.exists() else {}
+    return Synthesized(
+        outdir=outdir,
+        stack_name=stack.stack_name,
+        template=template,
+        nag_findings=findings,
+        acknowledged=acknowledged,
+    )
+
+
+def acknowledged_rules(metadata: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """``Validations.acknowledge`` leaves ``aws:cdk:acknowledged-rules`` entries in the stack's metadata."""
+    return {
+        rule.removeprefix("Annotation::"): reason
+        for entries in metadata.values()
+        for entry in entries
+        if entry.get("type") == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry.get("data", {}).items()
+    }
 
 
 def findings_in_report(report: dict[str, Any]) -> list[str]:
@@ -93,7 +137,7 @@ def main() -> int:
             problems = [f"cdk-nag {f}" for f in synthesized.nag_findings] + [
                 f"cfn-lint {f}" for f in cfn_lint(synthesized.template)
             ]
-            print(f"{name:<24} {'ok' if not problems else f'{len(problems)} problem(s)'}")
+            print(f"{name:<28} {'ok' if not problems else f'{len(problems)} problem(s)'}")
             for problem in problems:
                 print(f"    {problem}")
             failed = failed or bool(problems)

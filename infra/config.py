@@ -7,8 +7,10 @@ from typing import Any
 
 from aws_cdk.aws_logs import RetentionDays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
+from token_vending_machine.names import Env
 from token_vending_machine.settings import MAX_TOKEN_EXPIRY_SECONDS, Settings
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -34,10 +36,44 @@ LOG_RETENTION_DAYS = {
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _DISABLED = {"", "none", "null", "off", "false"}
+# The context key behind each function setting the stack sets, to name it when the Lambda's model refuses it.
+CONTEXT_OF_ENV: dict[str, Context] = {
+    Env.SECRET_MAX_AGE_SECONDS: Context.SECRET_MAX_AGE_SECONDS,
+    Env.TOKEN_EXPIRY_SECONDS: Context.TOKEN_EXPIRY_SECONDS,
+    Env.MOMENTO_TIMEOUT_SECONDS: Context.MOMENTO_TIMEOUT_SECONDS,
+    Env.MOMENTO_MAX_ATTEMPTS: Context.MOMENTO_MAX_ATTEMPTS,
+    Env.ALLOWED_CACHES: Context.ALLOWED_CACHES,
+    Env.ALLOWED_TOPICS: Context.ALLOWED_TOPICS,
+    Env.ALLOWED_PERMISSIONS: Context.ALLOWED_PERMISSIONS,
+    Env.TOPICS_PER_IDENTITY: Context.TOPICS_PER_IDENTITY,
+    Env.TOKEN_REUSE_MIN_REMAINING: Context.TOKEN_REUSE_MIN_REMAINING,
+    Env.CORS_ALLOWED_ORIGINS: Context.CORS_ALLOWED_ORIGINS,
+    Env.MAX_BODY_BYTES: Context.MAX_BODY_BYTES,
+}
+# Stands in for the secret's ARN (a deploy-time token) while the Lambda's model checks the environment.
+_SECRET_NAME_AT_SYNTH = "resolved-at-deploy-time"
 
 
 def _field_default(name: str) -> Any:
     return Settings.model_fields[name].default
+
+
+def _comma_separated(value: Any) -> Any:
+    """`-c allowedTopics=chat-*,news` arrives as one string; cdk.json may hold a list."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _env_value(value: Any) -> str:
+    """How the function's settings model reads a value back from its environment."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 class StackConfig(BaseModel):
@@ -80,6 +116,30 @@ class StackConfig(BaseModel):
     )
     log_level: str = Field(default="INFO", validation_alias=Context.LOG_LEVEL)
     log_retention_days: int = Field(default=30, validation_alias=Context.LOG_RETENTION_DAYS)
+    # Policy. Types only here: the Lambda's own Settings model checks the values (see _the_function_accepts_it).
+    allowed_caches: tuple[str, ...] = Field(
+        default=_field_default("allowed_caches"), validation_alias=Context.ALLOWED_CACHES
+    )
+    allowed_topics: tuple[str, ...] = Field(
+        default=_field_default("allowed_topics"), validation_alias=Context.ALLOWED_TOPICS
+    )
+    allowed_permissions: tuple[str, ...] = Field(
+        default=tuple(map(str, _field_default("allowed_permissions"))), validation_alias=Context.ALLOWED_PERMISSIONS
+    )
+    topics_per_identity: bool = Field(
+        default=_field_default("topics_per_identity"), validation_alias=Context.TOPICS_PER_IDENTITY
+    )
+    token_reuse_min_remaining: float = Field(
+        default=_field_default("token_reuse_min_remaining"), validation_alias=Context.TOKEN_REUSE_MIN_REMAINING
+    )
+    max_body_bytes: int = Field(default=_field_default("max_body_bytes"), validation_alias=Context.MAX_BODY_BYTES)
+    # Caller identity: an HTTP API JWT authorizer (issuer URL + accepted audiences).
+    jwt_issuer: str | None = Field(default=None, validation_alias=Context.JWT_ISSUER, pattern=r"^https://\S+$")
+    jwt_audience: tuple[str, ...] = Field(default=(), validation_alias=Context.JWT_AUDIENCE)
+    # Cold start and observability.
+    secrets_extension: bool = Field(default=True, validation_alias=Context.SECRETS_EXTENSION)
+    snap_start: bool = Field(default=False, validation_alias=Context.SNAP_START)
+    tracing: bool = Field(default=True, validation_alias=Context.TRACING)
 
     @field_validator("existing_secret", "existing_secret_kms_key_arn", "momento_endpoint", mode="before")
     @classmethod
@@ -93,6 +153,16 @@ class StackConfig(BaseModel):
         if isinstance(value, str):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
+
+    @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "jwt_audience", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("jwt_issuer", mode="before")
+    @classmethod
+    def _blank_issuer_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("reserved_concurrency", mode="before")
     @classmethod
@@ -125,6 +195,62 @@ class StackConfig(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _identity_options_fit(self) -> StackConfig:
+        if (self.jwt_issuer is None) != (not self.jwt_audience):
+            raise ValueError(f"{Context.JWT_ISSUER} and {Context.JWT_AUDIENCE} go together: set both or neither")
+        if self.jwt_issuer is not None and self.front_door is not FrontDoor.HTTP_API:
+            raise ValueError(
+                f"{Context.JWT_ISSUER} adds an HTTP API JWT authorizer: it needs {Context.FRONT_DOOR}="
+                f"{FrontDoor.HTTP_API} (for a Function URL use {Context.FUNCTION_URL_AUTH}={FunctionUrlAuth.AWS_IAM})"
+            )
+        if self.topics_per_identity and not self.verifies_caller:
+            raise ValueError(
+                f"{Context.TOPICS_PER_IDENTITY} needs a caller that AWS verified, or every request is refused: "
+                f"set {Context.JWT_ISSUER} and {Context.JWT_AUDIENCE} ({Context.FRONT_DOOR}={FrontDoor.HTTP_API}) or "
+                f"{Context.FUNCTION_URL_AUTH}={FunctionUrlAuth.AWS_IAM} ({Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _the_function_accepts_it(self) -> StackConfig:
+        """Fail `cdk synth`, not the cold start: the Lambda's own model reads the environment we will set."""
+        try:
+            Settings.model_validate({**self.function_environment, Env.SECRET_NAME: _SECRET_NAME_AT_SYNTH})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{CONTEXT_OF_ENV.get(str(err['loc'][0]), err['loc'][0])} ({err['loc'][0]}): {err['msg']}"
+                for err in exc.errors(include_url=False)
+            )
+            raise ValueError(f"the function would refuse its configuration: {problems}") from None
+        return self
+
+    @property
+    def function_environment(self) -> dict[str, str]:
+        """The function's settings as environment variables: always set, so the template shows the policy."""
+        values: dict[Env, Any] = {
+            Env.SECRET_MAX_AGE_SECONDS: self.secret_max_age_seconds,
+            Env.TOKEN_EXPIRY_SECONDS: self.token_expiry_seconds,
+            Env.MOMENTO_TIMEOUT_SECONDS: float(self.momento_timeout_seconds),
+            Env.MOMENTO_MAX_ATTEMPTS: self.momento_max_attempts,
+            Env.ALLOWED_CACHES: self.allowed_caches,
+            Env.ALLOWED_TOPICS: self.allowed_topics,
+            Env.ALLOWED_PERMISSIONS: self.allowed_permissions,
+            Env.TOPICS_PER_IDENTITY: self.topics_per_identity,
+            Env.TOKEN_REUSE_MIN_REMAINING: float(self.token_reuse_min_remaining),
+            # The function adds CORS headers itself: the REST API's proxy responses carry no others.
+            Env.CORS_ALLOWED_ORIGINS: self.cors_allowed_origins,
+            Env.MAX_BODY_BYTES: self.max_body_bytes,
+        }
+        return {name.value: _env_value(value) for name, value in values.items()}
+
+    @property
+    def verifies_caller(self) -> bool:
+        """Whether AWS authenticates callers before the function runs (JWT authorizer or SigV4)."""
+        if self.front_door is FrontDoor.FUNCTION_URL:
+            return self.function_url_auth is FunctionUrlAuth.AWS_IAM
+        return self.front_door is FrontDoor.HTTP_API and self.jwt_issuer is not None
+
     @property
     def log_retention(self) -> RetentionDays:
         return LOG_RETENTION_DAYS[self.log_retention_days]
@@ -140,7 +266,12 @@ class StackConfig(BaseModel):
         try:
             return cls.model_validate({key: value for key, value in values.items() if value is not None})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, err['loc'])) or 'context'}: {err['msg']}" for err in exc.errors(include_url=False)
-            )
+            problems = "; ".join(_problem(err) for err in exc.errors(include_url=False))
             raise ValueError(f"invalid CDK context: {problems}") from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One key's problem; a check across keys (a model validator) names its keys in the message itself."""
+    message = error["msg"].removeprefix("Value error, ")
+    where = ".".join(map(str, error["loc"]))
+    return f"{where}: {message}" if where else message

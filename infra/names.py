@@ -31,6 +31,20 @@ class Context(StrEnum):
     MOMENTO_MAX_ATTEMPTS = "momentoMaxAttempts"
     LOG_LEVEL = "logLevel"
     LOG_RETENTION_DAYS = "logRetentionDays"
+    # Policy: what a caller may ask for (the function's ALLOWED_* and related settings).
+    ALLOWED_CACHES = "allowedCaches"
+    ALLOWED_TOPICS = "allowedTopics"
+    ALLOWED_PERMISSIONS = "allowedPermissions"
+    TOPICS_PER_IDENTITY = "topicsPerIdentity"
+    TOKEN_REUSE_MIN_REMAINING = "tokenReuseMinRemaining"
+    MAX_BODY_BYTES = "maxBodyBytes"
+    # Caller identity: an HTTP API JWT authorizer.
+    JWT_ISSUER = "jwtIssuer"
+    JWT_AUDIENCE = "jwtAudience"
+    # Cold start and observability.
+    SECRETS_EXTENSION = "secretsExtension"
+    SNAP_START = "snapStart"
+    TRACING = "tracing"
 
 
 class FrontDoor(StrEnum):
@@ -44,6 +58,10 @@ class FrontDoor(StrEnum):
 class FunctionUrlAuth(StrEnum):
     NONE = "NONE"
     AWS_IAM = "AWS_IAM"
+
+
+# With SnapStart the front door invokes this alias of the newest published version, never $LATEST.
+LIVE_ALIAS = "live"
 
 
 class Output(StrEnum):

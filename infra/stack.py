@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.config import StackConfig
-from infra.constructs.front_door import build_front_door
+from infra.constructs.front_door import JwtAuthorizerConfig, build_front_door
 from infra.constructs.function import TokenVendingFunction
 from infra.constructs.secret import ApiKeySecret
 from infra.names import FrontDoor, Output
@@ -35,8 +35,8 @@ class TokenVendingMachineStack(Stack):
             self,
             "TokenVending",
             secret_id=secret.secret_id,
+            settings_environment=config.function_environment,
             memory_size=config.memory_size,
-            token_expiry_seconds=config.token_expiry_seconds,
             secret_max_age_seconds=config.secret_max_age_seconds,
             momento_timeout_seconds=config.momento_timeout_seconds,
             momento_max_attempts=config.momento_max_attempts,
@@ -44,18 +44,27 @@ class TokenVendingMachineStack(Stack):
             log_retention=config.log_retention,
             # API Gateway throttles at the stage; a Function URL has only concurrency to cap the rate.
             reserved_concurrency=config.reserved_concurrency if config.front_door is FrontDoor.FUNCTION_URL else None,
+            tracing=config.tracing,
+            use_secrets_extension=config.secrets_extension,
+            snap_start=config.snap_start,
         )
         secret.grant_read(vending.function)
         front_door = build_front_door(
             self,
             "FrontDoor",
             kind=config.front_door,
-            function=vending.function,
+            function=vending.invocable,
             function_url_auth=config.function_url_auth,
             cors_allowed_origins=config.cors_allowed_origins,
             throttling_rate_limit=config.throttling_rate_limit,
             throttling_burst_limit=config.throttling_burst_limit,
             log_retention=config.log_retention,
+            jwt=(
+                JwtAuthorizerConfig(issuer=config.jwt_issuer, audience=config.jwt_audience)
+                if config.jwt_issuer is not None
+                else None
+            ),
+            tracing=config.tracing,
         )
 
         CfnOutput(self, Output.ENDPOINT_URL, value=front_door.url, description="POST token requests here")

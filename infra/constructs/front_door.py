@@ -2,11 +2,18 @@
 
 Each one answers CORS preflights itself (the function serves POST only) and limits the request rate:
 API Gateway with stage throttling, the Function URL with the function's reserved concurrency.
+The function also adds CORS headers to its own responses (the REST API's proxy responses have no
+others); a Function URL or HTTP API with CORS configured replaces them with its own, built from the
+same ``corsAllowedOrigins``, so the two always agree.
+
+Callers can be verified before the function runs: SigV4 on the Function URL (``functionUrlAuth``) or
+a JWT authorizer on the HTTP API (``jwtIssuer`` + ``jwtAudience``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import jsii
 from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
@@ -14,6 +21,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk.aws_apigatewayv2_authorizers import HttpJwtAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
@@ -23,12 +31,23 @@ ALLOWED_METHODS = ("POST",)
 ALLOWED_HEADERS = ("content-type",)
 # Headers a SigV4-signing browser client sends to an AWS_IAM Function URL.
 SIGV4_HEADERS = ("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
+# The bearer token a browser client sends to an HTTP API with a JWT authorizer.
+BEARER_HEADERS = ("authorization",)
 
 _PUBLIC_BY_DESIGN = (
     "The vending machine is public by design, like the original: callers are browsers and devices "
     "without AWS credentials, and what they get is a short-lived token scoped to one cache and topic. "
-    "Put an authorizer in front (or use frontDoor=functionUrl with functionUrlAuth=AWS_IAM) to restrict it."
+    "Put an authorizer in front (jwtIssuer + jwtAudience on the HTTP API, or frontDoor=functionUrl with "
+    "functionUrlAuth=AWS_IAM) to restrict it."
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JwtAuthorizerConfig:
+    """Who issues the callers' JWTs and which audiences (``aud`` or ``client_id``) the API accepts."""
+
+    issuer: str
+    audience: tuple[str, ...]
 
 
 class FunctionUrlFrontDoor(Construct):
@@ -99,6 +118,7 @@ class HttpApiFrontDoor(Construct):
         throttling_rate_limit: float,
         throttling_burst_limit: int,
         log_retention: logs.RetentionDays,
+        jwt: JwtAuthorizerConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         api = apigwv2.HttpApi(
@@ -107,10 +127,14 @@ class HttpApiFrontDoor(Construct):
             api_name=Stack.of(self).stack_name,
             description="Momento token vending machine",
             default_integration=HttpLambdaIntegration("Vend", function),
+            # On every route; API Gateway still answers CORS preflights without asking for a token.
+            default_authorizer=(
+                HttpJwtAuthorizer("Jwt", jwt.issuer, jwt_audience=list(jwt.audience)) if jwt is not None else None
+            ),
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(cors_allowed_origins),
                 allow_methods=[apigwv2.CorsHttpMethod[method] for method in ALLOWED_METHODS],
-                allow_headers=list(ALLOWED_HEADERS),
+                allow_headers=list(ALLOWED_HEADERS + (BEARER_HEADERS if jwt is not None else ())),
             ),
             create_default_stage=False,
         )
@@ -123,9 +147,10 @@ class HttpApiFrontDoor(Construct):
             access_log_settings=_HttpApiAccessLog(_access_log_group(self, log_retention)),
         )
         self.url = stage.url
-        Validations.of(api).acknowledge(
-            Acknowledgment(id="AwsSolutions-APIG4", reason=_PUBLIC_BY_DESIGN),
-        )
+        if jwt is None:
+            Validations.of(api).acknowledge(
+                Acknowledgment(id="AwsSolutions-APIG4", reason=_PUBLIC_BY_DESIGN),
+            )
 
 
 class RestApiFrontDoor(Construct):
@@ -139,6 +164,7 @@ class RestApiFrontDoor(Construct):
         throttling_rate_limit: float,
         throttling_burst_limit: int,
         log_retention: logs.RetentionDays,
+        tracing: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         api = apigw.LambdaRestApi(
@@ -160,12 +186,20 @@ class RestApiFrontDoor(Construct):
                 stage_name="prod",
                 throttling_rate_limit=throttling_rate_limit,
                 throttling_burst_limit=throttling_burst_limit,
-                tracing_enabled=True,
+                tracing_enabled=tracing,
                 access_log_destination=apigw.LogGroupLogDestination(_access_log_group(self, log_retention)),
                 access_log_format=_rest_access_log_format(),
             ),
         )
         self.url = api.url
+        if not tracing:
+            Validations.of(api).acknowledge(
+                Acknowledgment(
+                    id="Serverless-APIGWXrayEnabled",
+                    reason="Tracing switched off on purpose (context tracing=false), for the stage as for the "
+                    "function: X-Ray adds cost per request; JSON access logs remain.",
+                ),
+            )
         Validations.of(api).acknowledge(
             Acknowledgment(id="AwsSolutions-APIG4", reason=_PUBLIC_BY_DESIGN),
             Acknowledgment(id="AwsSolutions-COG4", reason=_PUBLIC_BY_DESIGN),
@@ -216,13 +250,28 @@ def build_front_door(
     throttling_rate_limit: float,
     throttling_burst_limit: int,
     log_retention: logs.RetentionDays,
+    jwt: JwtAuthorizerConfig | None = None,
+    tracing: bool = True,
 ) -> FunctionUrlFrontDoor | HttpApiFrontDoor | RestApiFrontDoor:
+    """``function`` is what gets invoked: the function itself, or its ``live`` alias with SnapStart."""
+    if jwt is not None and kind is not FrontDoor.HTTP_API:
+        raise ValueError(f"a JWT authorizer needs the {FrontDoor.HTTP_API} front door, not {kind}")
     if kind is FrontDoor.FUNCTION_URL:
         return FunctionUrlFrontDoor(
             scope, construct_id, function=function, auth=function_url_auth, cors_allowed_origins=cors_allowed_origins
         )
-    api_front_door = HttpApiFrontDoor if kind is FrontDoor.HTTP_API else RestApiFrontDoor
-    return api_front_door(
+    if kind is FrontDoor.HTTP_API:
+        return HttpApiFrontDoor(
+            scope,
+            construct_id,
+            function=function,
+            cors_allowed_origins=cors_allowed_origins,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            log_retention=log_retention,
+            jwt=jwt,
+        )
+    return RestApiFrontDoor(
         scope,
         construct_id,
         function=function,
@@ -230,4 +279,5 @@ def build_front_door(
         throttling_rate_limit=throttling_rate_limit,
         throttling_burst_limit=throttling_burst_limit,
         log_retention=log_retention,
+        tracing=tracing,
     )

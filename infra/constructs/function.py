@@ -1,18 +1,24 @@
-"""The vending Lambda: runtime, sizing, timeout, environment, logs and its own least-privilege role."""
+"""The vending Lambda: runtime, sizing, timeout, environment, logs and its own least-privilege role.
+
+Options for cold starts: the Parameters and Secrets extension (the secret is read over localhost,
+without importing boto3) and SnapStart (the front door then invokes the ``live`` alias).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_lambda_powertools.shared.constants import POWERTOOLS_LOG_LEVEL_ENV, SERVICE_NAME_ENV
+from aws_lambda_powertools.shared.constants import METRICS_NAMESPACE_ENV, POWERTOOLS_LOG_LEVEL_ENV, SERVICE_NAME_ENV
 from constructs import Construct
 
 from infra.bundling import python_function_code
-from token_vending_machine.names import HANDLER, SERVICE_NAME, Env
+from infra.names import LIVE_ALIAS
+from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
 
 # Newest Lambda Python runtime that aws-cdk-lib offers and that grpcio and pydantic-core ship
 # manylinux aarch64 wheels for (cp314).
@@ -23,6 +29,17 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 RETRY_BACKOFF_CAP_SECONDS = 0.5  # the adapter's jittered backoff never sleeps longer between attempts
 SECRET_FETCH_SECONDS = 3.0  # Secrets Manager client: 1 s connect + 2 s read, on a cache miss
 RESPONSE_HEADROOM_SECONDS = 1.0  # serialise the answer and flush logs
+
+# The AWS Parameters and Secrets Lambda Extension: the newest version aws-cdk-lib knows (arm64 and x86_64).
+SECRETS_EXTENSION_VERSION = lambda_.ParamsAndSecretsVersions.V1_0_103
+SECRETS_EXTENSION_PORT = 2773  # the extension's documented default
+SECRETS_EXTENSION_MAX_TTL_SECONDS = 300  # the extension caches a secret for at most 5 minutes
+EXTENSION_LOG_LEVELS = {
+    "DEBUG": lambda_.ParamsAndSecretsLogLevel.DEBUG,
+    "INFO": lambda_.ParamsAndSecretsLogLevel.INFO,
+    "WARNING": lambda_.ParamsAndSecretsLogLevel.WARN,
+    "ERROR": lambda_.ParamsAndSecretsLogLevel.ERROR,
+}
 
 
 def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: int) -> Duration:
@@ -36,10 +53,29 @@ def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: in
     return Duration.seconds(math.ceil(worst_case))
 
 
+def secrets_extension(*, secret_max_age_seconds: float, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion:
+    """The extension caches no longer than the function does, so a rotated key still arrives in bounded time."""
+    return lambda_.ParamsAndSecretsLayerVersion.from_version(
+        SECRETS_EXTENSION_VERSION,
+        cache_enabled=True,
+        cache_size=1,  # one secret: the Momento API key
+        http_port=SECRETS_EXTENSION_PORT,
+        log_level=EXTENSION_LOG_LEVELS[log_level],
+        secrets_manager_ttl=Duration.seconds(
+            min(math.floor(secret_max_age_seconds), SECRETS_EXTENSION_MAX_TTL_SECONDS)
+        ),
+        secrets_manager_timeout=Duration.millis(int(SECRET_FETCH_SECONDS * 1000)),
+    )
+
+
 class TokenVendingFunction(Construct):
-    """``function`` is the Lambda; its role can write its own log group and, once granted, read the secret."""
+    """``function`` is the Lambda; ``invocable`` is what the front door invokes (the ``live`` alias with SnapStart).
+
+    The role can write the function's own log group and, once granted, read the secret.
+    """
 
     function: lambda_.Function
+    invocable: lambda_.IFunction
 
     def __init__(
         self,
@@ -47,14 +83,17 @@ class TokenVendingFunction(Construct):
         construct_id: str,
         *,
         secret_id: str,
+        settings_environment: Mapping[str, str],
         memory_size: int,
-        token_expiry_seconds: int,
-        secret_max_age_seconds: int,
+        secret_max_age_seconds: float,
         momento_timeout_seconds: float,
         momento_max_attempts: int,
         log_level: str,
         log_retention: logs.RetentionDays,
         reserved_concurrency: int | None = None,
+        tracing: bool = True,
+        use_secrets_extension: bool = True,
+        snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
@@ -78,26 +117,50 @@ class TokenVendingFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel[log_level.replace("WARNING", "WARN")],
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
             reserved_concurrent_executions=reserved_concurrency,
             environment={
                 Env.SECRET_NAME: secret_id,
-                Env.SECRET_MAX_AGE_SECONDS: str(secret_max_age_seconds),
-                Env.TOKEN_EXPIRY_SECONDS: str(token_expiry_seconds),
-                Env.MOMENTO_TIMEOUT_SECONDS: _number(momento_timeout_seconds),
-                Env.MOMENTO_MAX_ATTEMPTS: str(momento_max_attempts),
+                **settings_environment,
                 SERVICE_NAME_ENV: SERVICE_NAME,
+                METRICS_NAMESPACE_ENV: METRICS_NAMESPACE,
                 POWERTOOLS_LOG_LEVEL_ENV: log_level,
             },
+            params_and_secrets=(
+                secrets_extension(secret_max_age_seconds=secret_max_age_seconds, log_level=log_level)
+                if use_secrets_extension
+                else None
+            ),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             description="Momento token vending machine: vends short-lived topic-scoped tokens",
         )
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-                "resource-level permissions, so X-Ray requires Resource '*'.",
-            ),
-        )
+        # SnapStart snapshots published versions only: $LATEST would cold-start as before.
+        self.invocable = self.function
+        if snap_start:
+            self.invocable = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
+            Validations.of(self.function).acknowledge(
+                Acknowledgment(
+                    id="@aws-cdk/aws-lambda:snapStartRequirePublish",
+                    reason=f"Every deploy publishes the current version and points the {LIVE_ALIAS!r} alias at it; "
+                    "the front door invokes that alias.",
+                ),
+            )
+        if tracing:
+            Validations.of(role).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+                    "resource-level permissions, so X-Ray requires Resource '*'.",
+                ),
+            )
+        else:
+            Validations.of(self.function).acknowledge(
+                Acknowledgment(
+                    id="Serverless-LambdaTracing",
+                    reason="Tracing switched off on purpose (context tracing=false): X-Ray adds cost and a "
+                    "little latency per request; JSON logs and Powertools metrics remain.",
+                ),
+            )
         Validations.of(self.function).acknowledge(
             Acknowledgment(
                 id="Serverless-LambdaDLQ",
@@ -105,7 +168,3 @@ class TokenVendingFunction(Construct):
                 "receives failed asynchronous events.",
             ),
         )
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.checks import VARIANTS, Synthesized, synthesize
+from infra.checks import EXAMPLE_JWT_ISSUER, VARIANTS, Synthesized, synthesize
 from infra.names import Context, FrontDoor
 
 # Set in the environment during every synthesis; it must never show up in any output.
@@ -27,6 +27,16 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     Context.LOG_LEVEL: "debug",
     Context.LOG_RETENTION_DAYS: "7",
     Context.MOMENTO_ENDPOINT: "cell-4-us-west-2-1.prod.a.momentohq.com",
+    Context.ALLOWED_CACHES: "chat, presence",
+    Context.ALLOWED_TOPICS: "room-*,lobby",
+    Context.ALLOWED_PERMISSIONS: "subscribe",
+    Context.TOPICS_PER_IDENTITY: "true",
+    Context.TOKEN_REUSE_MIN_REMAINING: "0.75",
+    Context.MAX_BODY_BYTES: "2048",
+    Context.JWT_ISSUER: EXAMPLE_JWT_ISSUER,
+    Context.JWT_AUDIENCE: "web-client, mobile-client",
+    Context.SNAP_START: "true",
+    Context.TRACING: "false",
 }
 CUSTOM_URL_CONTEXT: dict[str, Any] = {Context.RESERVED_CONCURRENCY: "7"}
 NO_RESERVATION_CONTEXT: dict[str, Any] = {Context.RESERVED_CONCURRENCY: "none"}

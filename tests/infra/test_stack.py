@@ -7,18 +7,34 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
-from aws_lambda_powertools.shared.constants import POWERTOOLS_LOG_LEVEL_ENV, SERVICE_NAME_ENV
+from aws_lambda_powertools.shared.constants import METRICS_NAMESPACE_ENV, POWERTOOLS_LOG_LEVEL_ENV, SERVICE_NAME_ENV
 
-from infra.checks import EXAMPLE_KMS_KEY_ARN, EXAMPLE_SECRET_ARN, VARIANTS, Synthesized
-from infra.names import API_KEY_PARAMETER, Output
-from token_vending_machine.names import HANDLER, SERVICE_NAME, Env
+from infra.checks import (
+    EXAMPLE_JWT_AUDIENCE,
+    EXAMPLE_JWT_ISSUER,
+    EXAMPLE_KMS_KEY_ARN,
+    EXAMPLE_SECRET_ARN,
+    VARIANTS,
+    Synthesized,
+)
+from infra.config import CONTEXT_OF_ENV
+from infra.names import API_KEY_PARAMETER, LIVE_ALIAS, Output
+from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
+from token_vending_machine.settings import Settings
 
 FUNCTION = "AWS::Lambda::Function"
 ALL_VARIANTS = [*VARIANTS, "custom", "custom-function-url", "no-reservation"]
 CREATED_SECRET_VARIANTS = [name for name in ALL_VARIANTS if not name.startswith("existing-secret")]
-FUNCTION_URL_VARIANTS = ["function-url", "function-url-iam", "custom-function-url"]
-HTTP_API_VARIANTS = ["http-api", "existing-secret-name"]
-REST_API_VARIANTS = ["rest-api", "existing-secret-arn-cmk"]
+FUNCTION_URL_VARIANTS = ["function-url", "function-url-iam", "custom-function-url", "function-url-iam-snapstart"]
+IAM_FUNCTION_URL_VARIANTS = ["function-url-iam", "function-url-iam-snapstart"]
+HTTP_API_VARIANTS = ["http-api", "existing-secret-name", "http-api-jwt"]
+JWT_VARIANTS = ["http-api-jwt", "custom"]
+REST_API_VARIANTS = ["rest-api", "existing-secret-arn-cmk", "rest-api-snapstart-untraced"]
+SNAP_START_VARIANTS = ["function-url-iam-snapstart", "rest-api-snapstart-untraced", "custom"]
+UNTRACED_VARIANTS = ["rest-api-snapstart-untraced", "custom"]
+NO_EXTENSION_VARIANTS = ["rest-api-snapstart-untraced"]
+# Variables the AWS Parameters and Secrets extension reads; aws-cdk-lib sets them with the layer.
+EXTENSION_ENV_PREFIXES = ("PARAMETERS_SECRETS_EXTENSION_", "SECRETS_MANAGER_", "SSM_PARAMETER_STORE_")
 
 
 def template(synthesized: dict[str, Synthesized], name: str) -> Template:
@@ -43,9 +59,10 @@ def policy_statements(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", ALL_VARIANTS)
-def test_function_runs_newest_python_on_arm64_with_json_logs_and_tracing(
+def test_function_runs_newest_python_on_arm64_with_json_logs_and_tracing_unless_off(
     synthesized: dict[str, Synthesized], name: str
 ) -> None:
+    traced = name not in UNTRACED_VARIANTS
     template(synthesized, name).has_resource_properties(
         FUNCTION,
         {
@@ -53,9 +70,14 @@ def test_function_runs_newest_python_on_arm64_with_json_logs_and_tracing(
             "Architectures": ["arm64"],
             "Handler": HANDLER,
             "LoggingConfig": Match.object_like({"LogFormat": "JSON", "LogGroup": Match.any_value()}),
-            "TracingConfig": {"Mode": "Active"},
+            "TracingConfig": {"Mode": "Active"} if traced else Match.absent(),
         },
     )
+    acknowledged = synthesized[name].acknowledged
+    assert ("Serverless-LambdaTracing" in acknowledged) is not traced
+    assert ("AwsSolutions-IAM5[Resource::*]" in acknowledged) is traced
+    if not traced:
+        assert "tracing=false" in acknowledged["Serverless-LambdaTracing"]
 
 
 @pytest.mark.parametrize("name", [n for n in ALL_VARIANTS if n != "custom"])
@@ -74,12 +96,62 @@ def test_defaults_size_time_and_configure_the_function(synthesized: dict[str, Sy
                     Env.MOMENTO_TIMEOUT_SECONDS: "2",
                     Env.MOMENTO_MAX_ATTEMPTS: "3",
                     SERVICE_NAME_ENV: SERVICE_NAME,
+                    METRICS_NAMESPACE_ENV: METRICS_NAMESPACE,
                     POWERTOOLS_LOG_LEVEL_ENV: "INFO",
+                    Env.CORS_ALLOWED_ORIGINS: "*",
                 }
             },
         },
     )
     template(synthesized, name).has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_without_policy_context_the_function_gets_its_own_policy_defaults(synthesized: dict[str, Synthesized]) -> None:
+    defaults = Settings.model_fields
+    template(synthesized, "function-url").has_resource_properties(
+        FUNCTION,
+        {
+            "Environment": {
+                "Variables": {
+                    Env.ALLOWED_CACHES: ",".join(defaults["allowed_caches"].default),
+                    Env.ALLOWED_TOPICS: ",".join(defaults["allowed_topics"].default),
+                    Env.ALLOWED_PERMISSIONS: ",".join(defaults["allowed_permissions"].default),
+                    Env.TOPICS_PER_IDENTITY: str(defaults["topics_per_identity"].default).lower(),
+                    Env.TOKEN_REUSE_MIN_REMAINING: str(defaults["token_reuse_min_remaining"].default),
+                    Env.MAX_BODY_BYTES: str(defaults["max_body_bytes"].default),
+                }
+            }
+        },
+    )
+
+
+def test_policy_context_reaches_the_function(synthesized: dict[str, Synthesized]) -> None:
+    template(synthesized, "custom").has_resource_properties(
+        FUNCTION,
+        {
+            "Environment": {
+                "Variables": {
+                    Env.ALLOWED_CACHES: "chat,presence",
+                    Env.ALLOWED_TOPICS: "room-*,lobby",
+                    Env.ALLOWED_PERMISSIONS: "subscribe",
+                    Env.TOPICS_PER_IDENTITY: "true",
+                    Env.TOKEN_REUSE_MIN_REMAINING: "0.75",
+                    Env.MAX_BODY_BYTES: "2048",
+                    Env.CORS_ALLOWED_ORIGINS: "https://app.example.com,https://admin.example.com",
+                }
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_the_functions_environment_is_one_its_settings_model_accepts(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    for function in Template.from_json(synthesized[name].template).find_resources(FUNCTION).values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        settable = {key: value for key, value in variables.items() if isinstance(value, str)}
+        Settings.model_validate({**settable, Env.SECRET_NAME: "deploy-time-reference"})
 
 
 def test_context_reaches_the_function(synthesized: dict[str, Synthesized]) -> None:
@@ -213,11 +285,14 @@ def test_api_key_value_is_nowhere_in_the_cloud_assembly(
     functions = Template.from_json(synthesized[name].template).find_resources(FUNCTION)
     for function in functions.values():
         # The environment names where the key is, never the key: only these variables exist.
-        assert set(function["Properties"]["Environment"]["Variables"]) == {
-            *(Env.SECRET_NAME, Env.SECRET_MAX_AGE_SECONDS, Env.TOKEN_EXPIRY_SECONDS),
-            *(Env.MOMENTO_TIMEOUT_SECONDS, Env.MOMENTO_MAX_ATTEMPTS),
-            *(SERVICE_NAME_ENV, POWERTOOLS_LOG_LEVEL_ENV),
+        variables = set(function["Properties"]["Environment"]["Variables"])
+        extension_variables = {v for v in variables if v.startswith(EXTENSION_ENV_PREFIXES)}
+        assert variables - extension_variables == {
+            Env.SECRET_NAME,
+            *CONTEXT_OF_ENV,
+            *(SERVICE_NAME_ENV, METRICS_NAMESPACE_ENV, POWERTOOLS_LOG_LEVEL_ENV),
         }
+        assert bool(extension_variables) is (name not in NO_EXTENSION_VARIANTS)
 
 
 @pytest.mark.parametrize("name", FUNCTION_URL_VARIANTS)
@@ -226,7 +301,7 @@ def test_function_url_has_cors_auth_and_reserved_concurrency(synthesized: dict[s
     stack.has_resource_properties(
         "AWS::Lambda::Url",
         {
-            "AuthType": "AWS_IAM" if name == "function-url-iam" else "NONE",
+            "AuthType": "AWS_IAM" if name in IAM_FUNCTION_URL_VARIANTS else "NONE",
             "Cors": Match.object_like({"AllowOrigins": ["*"], "AllowMethods": ["POST"]}),
         },
     )
@@ -282,6 +357,104 @@ def test_http_api_takes_origins_and_limits_from_context(synthesized: dict[str, S
     )
 
 
+@pytest.mark.parametrize("name", JWT_VARIANTS)
+def test_jwt_authorizer_guards_every_route_with_issuer_and_audience(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    stack = template(synthesized, name)
+    audience = ["web-client", "mobile-client"] if name == "custom" else [EXAMPLE_JWT_AUDIENCE]
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {
+            "AuthorizerType": "JWT",
+            "IdentitySource": ["$request.header.Authorization"],
+            "JwtConfiguration": {"Issuer": EXAMPLE_JWT_ISSUER, "Audience": audience},
+        },
+    )
+    (authorizer_id,) = stack.find_resources("AWS::ApiGatewayV2::Authorizer")
+    routes = stack.find_resources("AWS::ApiGatewayV2::Route")
+    assert routes
+    for route in routes.values():
+        assert route["Properties"]["AuthorizationType"] == "JWT"
+        assert route["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
+    # Browsers send the bearer token: the preflight must allow the header.
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"CorsConfiguration": Match.object_like({"AllowHeaders": Match.array_with(["authorization"])})},
+    )
+    assert "AwsSolutions-APIG4" not in synthesized[name].acknowledged
+    assert synthesized[name].nag_findings == []
+
+
+@pytest.mark.parametrize("name", [n for n in HTTP_API_VARIANTS if n not in JWT_VARIANTS])
+def test_http_api_without_jwt_is_public_and_says_why(synthesized: dict[str, Synthesized], name: str) -> None:
+    stack = template(synthesized, name)
+    stack.resource_count_is("AWS::ApiGatewayV2::Authorizer", 0)
+    stack.has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "NONE"})
+    assert "AwsSolutions-APIG4" in synthesized[name].acknowledged
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_secrets_extension_caches_no_longer_than_the_function(synthesized: dict[str, Synthesized], name: str) -> None:
+    stack = template(synthesized, name)
+    if name in NO_EXTENSION_VARIANTS:
+        stack.has_resource_properties(FUNCTION, {"Layers": Match.absent()})
+        stack.has_resource_properties(
+            FUNCTION, {"Environment": {"Variables": {Env.SECRETS_EXTENSION_PORT: Match.absent()}}}
+        )
+        return
+    max_age = "60" if name == "custom" else "300"
+    stack.has_resource_properties(
+        FUNCTION,
+        {
+            "Layers": [
+                {"Fn::FindInMap": [Match.any_value(), {"Ref": "AWS::Region"}, Match.string_like_regexp("arm64")]}
+            ],
+            "Environment": {
+                "Variables": {
+                    # The function reads the secret through the extension when this port is set.
+                    Env.SECRETS_EXTENSION_PORT: "2773",
+                    "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED": "true",
+                    "SECRETS_MANAGER_TTL": max_age,
+                    Env.SECRET_MAX_AGE_SECONDS: max_age,
+                }
+            },
+        },
+    )
+    layer_arns = json.dumps(synthesized[name].template["Mappings"])
+    assert "AWS-Parameters-and-Secrets-Lambda-Extension-Arm64" in layer_arns
+
+
+@pytest.mark.parametrize("name", ALL_VARIANTS)
+def test_snap_start_puts_the_front_door_on_the_live_alias(synthesized: dict[str, Synthesized], name: str) -> None:
+    stack = template(synthesized, name)
+    if name not in SNAP_START_VARIANTS:
+        stack.has_resource_properties(FUNCTION, {"SnapStart": Match.absent()})
+        stack.resource_count_is("AWS::Lambda::Alias", 0)
+        return
+    stack.has_resource_properties(FUNCTION, {"SnapStart": {"ApplyOn": "PublishedVersions"}})
+    # CDK's "SnapStart only supports published versions" warning is answered: we publish and alias.
+    assert "@aws-cdk/aws-lambda:snapStartRequirePublish" in synthesized[name].acknowledged
+    version = Capture()
+    stack.has_resource_properties(
+        "AWS::Lambda::Alias", {"Name": LIVE_ALIAS, "FunctionVersion": {"Fn::GetAtt": [version, "Version"]}}
+    )
+    assert stack.find_resources("AWS::Lambda::Version")[version.as_string()]
+    (alias_id,) = stack.find_resources("AWS::Lambda::Alias")
+    if name in FUNCTION_URL_VARIANTS:
+        stack.has_resource_properties("AWS::Lambda::Url", {"Qualifier": LIVE_ALIAS})
+    else:
+        permissions = stack.find_resources(
+            "AWS::Lambda::Permission", {"Properties": {"Principal": "apigateway.amazonaws.com"}}
+        )
+        assert permissions
+        assert all(p["Properties"]["FunctionName"] == {"Ref": alias_id} for p in permissions.values())
+        integrations = json.dumps(
+            stack.find_resources("AWS::ApiGatewayV2::Integration") | stack.find_resources("AWS::ApiGateway::Method")
+        )
+        assert alias_id in integrations
+
+
 @pytest.mark.parametrize("name", REST_API_VARIANTS)
 def test_rest_api_proxies_everything_with_cors_preflight_throttling_and_logs(
     synthesized: dict[str, Synthesized], name: str
@@ -314,7 +487,7 @@ def test_rest_api_proxies_everything_with_cors_preflight_throttling_and_logs(
         "AWS::ApiGateway::Stage",
         {
             "StageName": "prod",
-            "TracingEnabled": True,
+            "TracingEnabled": name not in UNTRACED_VARIANTS,
             "MethodSettings": [Match.object_like({"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10})],
             "AccessLogSetting": Match.object_like({"Format": Match.serialized_json(Match.any_value())}),
         },
