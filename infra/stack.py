@@ -37,7 +37,6 @@ class TokenVendingMachineStack(Stack):
             secret_id=secret.secret_id,
             settings_environment=config.function_environment,
             memory_size=config.memory_size,
-            secret_max_age_seconds=config.secret_max_age_seconds,
             momento_timeout_seconds=config.momento_timeout_seconds,
             momento_max_attempts=config.momento_max_attempts,
             log_level=config.log_level,

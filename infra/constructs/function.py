@@ -33,7 +33,6 @@ RESPONSE_HEADROOM_SECONDS = 1.0  # serialise the answer and flush logs
 # The AWS Parameters and Secrets Lambda Extension: the newest version aws-cdk-lib knows (arm64 and x86_64).
 SECRETS_EXTENSION_VERSION = lambda_.ParamsAndSecretsVersions.V1_0_103
 SECRETS_EXTENSION_PORT = 2773  # the extension's documented default
-SECRETS_EXTENSION_MAX_TTL_SECONDS = 300  # the extension caches a secret for at most 5 minutes
 EXTENSION_LOG_LEVELS = {
     "DEBUG": lambda_.ParamsAndSecretsLogLevel.DEBUG,
     "INFO": lambda_.ParamsAndSecretsLogLevel.INFO,
@@ -53,17 +52,18 @@ def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: in
     return Duration.seconds(math.ceil(worst_case))
 
 
-def secrets_extension(*, secret_max_age_seconds: float, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion:
-    """The extension caches no longer than the function does, so a rotated key still arrives in bounded time."""
+def secrets_extension(*, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion:
+    """The extension as a boto3-free proxy to Secrets Manager, with its own cache off.
+
+    The function already caches the key for SECRET_MAX_AGE_SECONDS; a second cache in the extension
+    would double how long a rotated key takes to arrive, and would answer the function's forced
+    re-read (after Momento rejects the key) with the old value.
+    """
     return lambda_.ParamsAndSecretsLayerVersion.from_version(
         SECRETS_EXTENSION_VERSION,
-        cache_enabled=True,
-        cache_size=1,  # one secret: the Momento API key
+        cache_enabled=False,
         http_port=SECRETS_EXTENSION_PORT,
         log_level=EXTENSION_LOG_LEVELS[log_level],
-        secrets_manager_ttl=Duration.seconds(
-            min(math.floor(secret_max_age_seconds), SECRETS_EXTENSION_MAX_TTL_SECONDS)
-        ),
         secrets_manager_timeout=Duration.millis(int(SECRET_FETCH_SECONDS * 1000)),
     )
 
@@ -85,7 +85,6 @@ class TokenVendingFunction(Construct):
         secret_id: str,
         settings_environment: Mapping[str, str],
         memory_size: int,
-        secret_max_age_seconds: float,
         momento_timeout_seconds: float,
         momento_max_attempts: int,
         log_level: str,
@@ -126,11 +125,7 @@ class TokenVendingFunction(Construct):
                 METRICS_NAMESPACE_ENV: METRICS_NAMESPACE,
                 POWERTOOLS_LOG_LEVEL_ENV: log_level,
             },
-            params_and_secrets=(
-                secrets_extension(secret_max_age_seconds=secret_max_age_seconds, log_level=log_level)
-                if use_secrets_extension
-                else None
-            ),
+            params_and_secrets=(secrets_extension(log_level=log_level) if use_secrets_extension else None),
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             description="Momento token vending machine: vends short-lived topic-scoped tokens",
         )

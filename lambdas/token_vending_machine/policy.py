@@ -1,4 +1,7 @@
-"""Who may have which token: the deployment's allowed caches, topics and permissions, and per-identity topics."""
+"""Who may have which token: the deployment's allowed caches, topics and permissions, and per-identity topics.
+
+Cache and topic rules are names or case-sensitive glob patterns (``*`` allows any).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from fnmatch import fnmatchcase
 
 from token_vending_machine.errors import Forbidden
 from token_vending_machine.models import TokenRequest
-from token_vending_machine.settings import ANY, Settings
+from token_vending_machine.settings import Settings
 
 # With TOPICS_PER_IDENTITY, a caller's topics are named "<identity>" or "<identity>:<anything>".
 IDENTITY_SEPARATOR = ":"
@@ -21,7 +24,7 @@ class Policy:
 
     def check(self, request: TokenRequest, identity: str | None) -> None:
         """Raise Forbidden, with the reason, unless policy grants this request to this caller."""
-        if ANY not in self._caches and request.cache_name not in self._caches:
+        if not any(fnmatchcase(request.cache_name, pattern) for pattern in self._caches):
             raise Forbidden(f"Tokens for cache {request.cache_name!r} are not vended here.")
         if not any(fnmatchcase(request.topic_name, pattern) for pattern in self._topics):
             raise Forbidden(f"Tokens for topic {request.topic_name!r} are not vended here.")

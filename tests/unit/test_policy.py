@@ -39,6 +39,7 @@ def test_refusals_say_why(env, req, reason):
     ("env", "req"),
     [
         ({Env.ALLOWED_CACHES: "chat,lobby"}, request(cache="lobby")),
+        ({Env.ALLOWED_CACHES: "game-*"}, request(cache="game-eu")),
         ({Env.ALLOWED_TOPICS: "room-*,announcements"}, request(topic="room-42")),
         ({Env.ALLOWED_TOPICS: "room-*,announcements"}, request(topic="announcements")),
         ({Env.ALLOWED_PERMISSIONS: "subscribe"}, request(permission="subscribe")),
