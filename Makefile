@@ -40,6 +40,7 @@ bench: install node_modules ## benchmarks that print figures: cold start, warm p
 	$(UV) run python bench/warm_path.py
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(UV) run python bench/bundle_size.py
 	$(UV) run python bench/client_bench.py
+	$(UV) run python bench/load.py
 
 .PHONY: lint
 lint: install ## ruff and mypy
@@ -47,12 +48,16 @@ lint: install ## ruff and mypy
 	$(UV) run ruff format --check .
 	$(UV) run mypy lambdas/token_vending_machine client/momento_tvm_client local/momento_local local/local_stack infra
 
-# Extra options for `make run`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
+# Extra options for `make run` and `make bench-load`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
 ARGS ?=
 
 .PHONY: run
 run: install ## run the whole vending machine locally (no AWS, no Momento account)
 	$(UV) run tvm-local $(ARGS)
+
+.PHONY: bench-load
+bench-load: install ## load the local stack: 50 concurrent clients, 2000 requests (ARGS="--clients 10 --requests 500")
+	$(UV) run python bench/load.py $(ARGS)
 
 # --- CDK app (infra/) --------------------------------------------------------------------------
 # The CDK CLI pinned in package.json; no version check, notices or telemetry (see cdk.json).

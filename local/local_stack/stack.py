@@ -1,0 +1,289 @@
+"""The whole vending machine on one machine: local Secrets Manager, local (or real) Momento, the front door.
+
+    with LocalStack(port=0) as stack:          # or stack.start() ... stack.stop()
+        stack.url                              # "http://127.0.0.1:54321/": POST {"cacheName", "topicName"}
+        stack.momento_endpoint                 # "127.0.0.1:54322" (the local Momento service)
+
+Everything binds 127.0.0.1 and runs in this process (threads, no child processes), so stopping the
+stack, or the process ending, leaves nothing behind. The function is the real one
+(``token_vending_machine.app.create_handler``), configured with explicit settings rather than
+through this process's environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+from momento_local import MomentoLocal
+from token_vending_machine.app import create_handler
+from token_vending_machine.errors import ConfigurationError
+from token_vending_machine.models import is_v2_api_key
+from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME, Env
+from token_vending_machine.settings import Settings, load_settings
+
+from .front_door import EventKind, FrontDoor
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+SECRET_NAME_PREFIX = "tvm-local/momento-api-key"
+QUIET_LOGGER_NAME = f"{SERVICE_NAME}-quiet"
+# Secret backoffs and response headroom on top of every Momento attempt, as the deployed function has.
+FUNCTION_TIMEOUT_HEADROOM_SECONDS = 3.0
+# Settings the stack decides itself; any other Env variable may be passed through.
+STACK_SETTINGS = {Env.SECRET_NAME, Env.MOMENTO_LOCAL_ENDPOINT, Env.SECRETS_EXTENSION_PORT}
+
+
+class _DiscardedMetrics(Metrics):
+    """Metrics that are dropped at the end of each invocation instead of printed as EMF."""
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        self.clear_metrics()
+
+
+def _logger(*, quiet: bool) -> Logger:
+    """The function's logger. Powertools loggers share state by name, so the quiet one (warnings only)
+    gets a name of its own rather than changing the level of the one the function normally logs to."""
+    if quiet:
+        return Logger(service=QUIET_LOGGER_NAME, level="WARNING")
+    return Logger(service=SERVICE_NAME)
+
+
+class LocalStackError(Exception):
+    """The stack cannot start as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class RealMomento:
+    """A real Momento account's API key (and, for a v2 key, its endpoint). The key is never printed."""
+
+    api_key: str
+    endpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise LocalStackError("MOMENTO_API_KEY is empty")
+        if self.endpoint is None and is_v2_api_key(self.api_key):
+            raise LocalStackError(
+                "MOMENTO_API_KEY is a v2 API key, which does not name its endpoint: also set MOMENTO_ENDPOINT "
+                "(the endpoint shown next to the key in the Momento console, e.g. "
+                "cell-4-us-west-2-1.prod.a.momentohq.com)"
+            )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RealMomento | None:
+        """``MOMENTO_API_KEY`` (+ ``MOMENTO_ENDPOINT``) when set, else None: use the local Momento service."""
+        api_key = environ.get("MOMENTO_API_KEY", "").strip()
+        if not api_key:
+            return None
+        return cls(api_key, environ.get("MOMENTO_ENDPOINT", "").strip() or None)
+
+    def __repr__(self) -> str:
+        return f"RealMomento(endpoint={self.endpoint!r})"
+
+    def secret_value(self) -> str:
+        document = {"apiKey": self.api_key}
+        if self.endpoint is not None:
+            document["endpoint"] = self.endpoint
+        return json.dumps(document)
+
+
+class LocalStack:
+    """Local Secrets Manager (moto), local Momento (unless ``real_momento``) and the HTTP front door.
+
+    ``momento_local`` reuses a running local Momento service instead of starting one (it is then not
+    stopped here). ``settings`` adds function settings by their Env names (policy, CORS, ...).
+    ``quiet`` keeps the function's per-request log line and metrics (EMF) off stdout; warnings still show.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        event_kind: EventKind = EventKind.FUNCTION_URL,
+        momento_port: int = 0,
+        token_expiry_seconds: int | None = None,
+        real_momento: RealMomento | None = None,
+        momento_local: MomentoLocal | None = None,
+        settings: Mapping[str, str] | None = None,
+        quiet: bool = False,
+    ) -> None:
+        if real_momento is not None and momento_local is not None:
+            raise ValueError("pass real_momento or momento_local, not both")
+        ignored = STACK_SETTINGS & set(settings or {})
+        if ignored:
+            raise ValueError(f"the stack sets these itself: {', '.join(sorted(ignored))}")
+        self.event_kind = event_kind
+        self.real_momento = real_momento
+        self.secret_name = f"{SECRET_NAME_PREFIX}-{secrets.token_hex(4)}"
+        self._port = port
+        self._momento_port = momento_port
+        self._token_expiry_seconds = token_expiry_seconds
+        self._given_momento_local = momento_local
+        self._extra_settings = dict(settings or {})
+        self._quiet = quiet
+        self._momento_local: MomentoLocal | None = None
+        self._moto: Any = None
+        self._front_door: FrontDoor | None = None
+        self._settings: Settings | None = None
+        self._running = contextlib.ExitStack()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        if self._front_door is not None:
+            raise RuntimeError("the local stack is already running")
+        try:
+            self._start_all()
+        except BaseException:
+            self._momento_local = self._moto = self._settings = None
+            raise
+        return self
+
+    def _start_all(self) -> None:
+        """Start each part in order; if one fails, stop those already started."""
+        with contextlib.ExitStack() as starting:
+            self._momento_local = self._start_momento_local(starting)
+            secrets_client = self._start_secrets_manager(starting)
+            secrets_client.create_secret(Name=self.secret_name, SecretString=self._secret_value())
+            starting.callback(_delete_quietly, secrets_client, self.secret_name)
+            self._settings = self._build_settings()
+            handler = create_handler(
+                self._settings,
+                secrets_client=secrets_client,
+                logger=_logger(quiet=self._quiet),
+                metrics=(_DiscardedMetrics if self._quiet else Metrics)(
+                    namespace=METRICS_NAMESPACE, service=SERVICE_NAME
+                ),
+            )
+            front_door = FrontDoor(
+                handler,
+                kind=self.event_kind,
+                host=HOST,
+                port=self._port,
+                function_timeout_seconds=self._settings.momento_timeout_seconds * self._settings.momento_max_attempts
+                + FUNCTION_TIMEOUT_HEADROOM_SECONDS,
+            )
+            try:
+                front_door.start()
+            except OSError as exc:
+                raise LocalStackError(f"cannot listen on {HOST}:{self._port}: {exc.strerror or exc}") from exc
+            starting.callback(front_door.stop)
+            self._front_door = front_door
+            self._running = starting.pop_all()
+
+    def stop(self) -> None:
+        """Stop the front door first (no new requests), then the secret store and Momento."""
+        self._front_door = None
+        self._running.close()
+        self._moto = None
+        self._momento_local = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- where things are ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The vending machine's URL: POST ``{"cacheName": ..., "topicName": ...}`` here."""
+        return self._require(self._front_door, "front door").url
+
+    @property
+    def port(self) -> int:
+        return self._require(self._front_door, "front door").port
+
+    @property
+    def uses_real_momento(self) -> bool:
+        return self.real_momento is not None
+
+    @property
+    def momento_endpoint(self) -> str | None:
+        """The local Momento service's host:port, or the real endpoint (None for a legacy real key)."""
+        if self.real_momento is not None:
+            return self.real_momento.endpoint
+        return self._require(self._momento_local, "local Momento service").endpoint
+
+    @property
+    def momento_local(self) -> MomentoLocal | None:
+        """The local Momento service in use (None with real Momento), e.g. to decode a vended token."""
+        return self._momento_local
+
+    @property
+    def secrets_manager_url(self) -> str:
+        host, port = self._require(self._moto, "Secrets Manager").get_host_and_port()
+        return f"http://{host}:{port}"
+
+    @property
+    def settings(self) -> Settings:
+        return self._require(self._settings, "stack")
+
+    # -- parts ---------------------------------------------------------------------------------------------
+
+    def _start_momento_local(self, starting: contextlib.ExitStack) -> MomentoLocal | None:
+        if self.real_momento is not None:
+            return None
+        if self._given_momento_local is not None:
+            return self._given_momento_local
+        server = MomentoLocal(host=HOST, port=self._momento_port)
+        try:
+            server.start()
+        except RuntimeError as exc:
+            raise LocalStackError(f"cannot start the local Momento service: {exc}") from exc
+        starting.callback(server.stop)
+        return server
+
+    def _start_secrets_manager(self, starting: contextlib.ExitStack) -> Any:
+        import boto3
+        from botocore.config import Config
+        from moto.server import ThreadedMotoServer
+
+        moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+        moto.start()
+        starting.callback(moto.stop)
+        self._moto = moto
+        # Explicit dummy credentials and region: nothing is read from, or written to, the environment.
+        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+        return session.client(
+            "secretsmanager",
+            endpoint_url=self.secrets_manager_url,
+            config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}),
+        )
+
+    def _secret_value(self) -> str:
+        if self.real_momento is not None:
+            return self.real_momento.secret_value()
+        server = self._require(self._momento_local, "local Momento service")
+        return json.dumps({"apiKey": server.create_api_key(), "endpoint": server.endpoint})
+
+    def _build_settings(self) -> Settings:
+        values: dict[str, str] = {**self._extra_settings, Env.SECRET_NAME: self.secret_name}
+        if self._momento_local is not None:
+            values[Env.MOMENTO_LOCAL_ENDPOINT] = self._momento_local.endpoint
+        if self._token_expiry_seconds is not None:
+            values[Env.TOKEN_EXPIRY_SECONDS] = str(self._token_expiry_seconds)
+        try:
+            return load_settings(values)
+        except ConfigurationError as exc:
+            raise LocalStackError(exc.message) from exc
+
+    @staticmethod
+    def _require(value: Any, what: str) -> Any:
+        if value is None:
+            raise RuntimeError(f"the {what} is not running")
+        return value
+
+
+def _delete_quietly(secrets_client: Any, secret_name: str) -> None:
+    """Leave moto's in-process store as it was (another stack in this process may use it)."""
+    with contextlib.suppress(Exception):
+        secrets_client.delete_secret(SecretId=secret_name, ForceDeleteWithoutRecovery=True)
