@@ -1,8 +1,13 @@
 # One task runner: every target calls uv (and npm for the CDK CLI). `make help` lists them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-# uv from PATH, else the one `pip install uv` put next to python3.
-UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+# `pip install uv` may put uv where PATH does not look (pyenv needs a rehash, pip --user uses
+# ~/.local/bin): every recipe gets uv's own directory first on PATH, so `uv` (and cdk.json's
+# `uv run`) work on a machine that had no uv when make started.
+ORIGINAL_PATH := $(PATH)
+UV_DIR = $(shell python3 -c 'import os, uv; print(os.path.dirname(uv.find_uv_bin()))' 2>/dev/null)
+export PATH = $(if $(UV_DIR),$(UV_DIR):)$(ORIGINAL_PATH)
+UV ?= uv
 export UV_FROZEN := 1
 
 .PHONY: help
@@ -11,7 +16,7 @@ help: ## list the targets
 
 .PHONY: uv
 uv: ## install uv if this machine lacks it
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 .venv: uv pyproject.toml uv.lock
 	$(UV) sync --frozen
