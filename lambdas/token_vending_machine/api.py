@@ -140,7 +140,7 @@ def caller_identity(event: Mapping[str, Any]) -> str | None:
 
 def _dig(data: Any, *path: str) -> Any:
     for part in path:
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):  # events are parsed JSON: plain dicts
             return None
         data = data.get(part)
     return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -17,12 +18,15 @@ from token_vending_machine.errors import ConfigurationError
 MAX_NAME_LENGTH = 255
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_momento_name(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     if value != value.strip():
         raise ValueError("must not start or end with whitespace")
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+    if _CONTROL_CHARACTER.search(value):
         raise ValueError("must not contain control characters")
     return value
 

@@ -24,9 +24,9 @@ class Policy:
 
     def check(self, request: TokenRequest, identity: str | None) -> None:
         """Raise Forbidden, with the reason, unless policy grants this request to this caller."""
-        if not any(fnmatchcase(request.cache_name, pattern) for pattern in self._caches):
+        if not _matches(request.cache_name, self._caches):
             raise Forbidden(f"Tokens for cache {request.cache_name!r} are not vended here.")
-        if not any(fnmatchcase(request.topic_name, pattern) for pattern in self._topics):
+        if not _matches(request.topic_name, self._topics):
             raise Forbidden(f"Tokens for topic {request.topic_name!r} are not vended here.")
         if request.permission not in self._permissions:
             raise Forbidden(f"Permission {request.permission.value!r} is not granted here.")
@@ -35,3 +35,7 @@ class Policy:
                 raise Forbidden("This deployment vends per-caller topics only to authenticated callers.")
             if request.topic_name != identity and not request.topic_name.startswith(identity + IDENTITY_SEPARATOR):
                 raise Forbidden(f"Your topics are named {identity!r} or start with {identity + IDENTITY_SEPARATOR!r}.")
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(pattern == "*" or fnmatchcase(name, pattern) for pattern in patterns)
