@@ -92,7 +92,8 @@ bootstrap: install node_modules ## once per AWS account and region: create the C
 .PHONY: deploy
 deploy: install node_modules ## deploy with your AWS credentials; first deploy needs MOMENTO_API_KEY (or -c existingSecret=...)
 	rm -rf cdk.out
-	$(CDK) synth --quiet $(CDK_CONTEXT)
+	@# INSTALL_BUNDLE_PYTHON: uv installs a CPython of the runtime's version to precompile the bundle.
+	INSTALL_BUNDLE_PYTHON=1 $(CDK) synth --quiet $(CDK_CONTEXT)
 	@# The key goes only to the NoEcho parameter, and only when the stack creates the secret.
 	@if ! grep -qs '"MomentoApiKey"' cdk.out/*.template.json; then \
 		$(CDK) deploy --app cdk.out --outputs-file cdk.out/outputs.json; \

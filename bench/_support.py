@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from token_vending_machine.names import Env
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / ".bench" / "lambda-site"
+COMPILED_SITE = ROOT / ".bench" / "lambda-site-bytecode"
 SECRET_NAME = "MomentoApiKeySecret"
 SESSION_TOKEN = "bench-session-token"
 
@@ -67,7 +69,31 @@ def lambda_site() -> Path:
             check=True,
         )
         marker.write_text(requirements)
+        shutil.rmtree(COMPILED_SITE, ignore_errors=True)
     return SITE
+
+
+def compiled_lambda_site() -> Path:
+    """The same site plus the function's package, precompiled as the bundle ships it when it can."""
+    site = lambda_site()
+    if not COMPILED_SITE.exists():
+        shutil.copytree(site, COMPILED_SITE)
+        shutil.copytree(ROOT / "lambdas" / "token_vending_machine", COMPILED_SITE / "token_vending_machine")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+                str(COMPILED_SITE),
+            ],
+            check=True,
+        )
+    return COMPILED_SITE
 
 
 def machine() -> str:
@@ -100,8 +126,12 @@ class Backend:
     api_key: str
     extension_port: int
 
-    def lambda_env(self, **extra: str) -> dict[str, str]:
-        """The environment of a deployed function with the extension attached, pointed at local services."""
+    def lambda_env(self, *, bytecode: bool = False, **extra: str) -> dict[str, str]:
+        """The environment of a deployed function with the extension attached, pointed at local services.
+
+        ``bytecode``: the bundle with precompiled .pyc files, else the sources only.
+        """
+        path = [compiled_lambda_site(), ROOT] if bytecode else [lambda_site(), ROOT / "lambdas", ROOT]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
         env.update(
             {
@@ -109,9 +139,8 @@ class Backend:
                 Env.MOMENTO_LOCAL_ENDPOINT: self.momento.endpoint,
                 Env.SECRETS_EXTENSION_PORT: str(self.extension_port),
                 "AWS_SESSION_TOKEN": SESSION_TOKEN,
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-                "PYTHONPATH": os.pathsep.join([str(lambda_site()), str(ROOT / "lambdas"), str(ROOT)]),
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "PYTHONPATH": os.pathsep.join(str(part) for part in path),
             }
         )
         env.update(extra)

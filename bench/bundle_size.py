@@ -1,6 +1,6 @@
 """The function bundle's size, unzipped and zipped, built exactly as `cdk synth` builds it.
 
-    uv run python bench/bundle_size.py
+uv run python bench/bundle_size.py
 """
 
 from __future__ import annotations

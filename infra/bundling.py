@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 _WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 # Python 3.12+ Lambda runtimes run on Amazon Linux 2023 (glibc 2.34): any manylinux wheel up to 2.34 loads.
 _MANYLINUX = "manylinux_2_34"
+INSTALL_PYTHON_ENV = "INSTALL_BUNDLE_PYTHON"
 
 
 class BundlingError(RuntimeError):
@@ -112,19 +114,61 @@ def source_fingerprint(package_dir: Path = HANDLER_PACKAGE) -> str:
     return digest.hexdigest()
 
 
-def asset_hash(*, target: BundleTarget, requirements: str, package_dir: Path = HANDLER_PACKAGE) -> str:
-    """Changes whenever the bundle would: architecture, Python version, locked requirements or source."""
+def bytecode_compiler(python_version: str) -> str | None:
+    """A local CPython of the runtime's exact version, if uv knows one (it never downloads one here).
+
+    Lambda's code directory is read-only, so a bundle without .pyc files makes every cold start
+    compile grpc, pydantic, Powertools and momento from source: about 2.5x slower to the first token
+    (see bench/cold_start.py). With ``INSTALL_BUNDLE_PYTHON=1`` (as `make deploy` sets it), uv
+    installs the interpreter first.
+    """
+    if os.environ.get(INSTALL_PYTHON_ENV) == "1":
+        subprocess.run([_uv(), "python", "install", python_version], capture_output=True, check=False)
+    result = subprocess.run(
+        [_uv(), "python", "find", "--no-python-downloads", "--no-project", python_version],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = result.stdout.strip()
+    if result.returncode == 0 and found:
+        return found
+    print(
+        f"note: no CPython {python_version} here, so the Lambda bundle ships without bytecode (slower cold "
+        f"starts); `uv python install {python_version}` or `make deploy` fixes that",
+        file=sys.stderr,
+    )
+    return None
+
+
+def asset_hash(
+    *,
+    target: BundleTarget,
+    requirements: str,
+    package_dir: Path = HANDLER_PACKAGE,
+    compiler: str | None = None,
+) -> str:
+    """Changes whenever the bundle would: architecture, Python version, locked requirements, source, bytecode."""
     digest = hashlib.sha256()
-    for part in (target.architecture, target.python_version, requirements, source_fingerprint(package_dir)):
+    bytecode = "bytecode" if compiler else "source-only"
+    for part in (target.architecture, target.python_version, requirements, source_fingerprint(package_dir), bytecode):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
 
 
 def build_bundle(
-    output_dir: Path, *, target: BundleTarget, requirements: str, package_dir: Path = HANDLER_PACKAGE
+    output_dir: Path,
+    *,
+    target: BundleTarget,
+    requirements: str,
+    package_dir: Path = HANDLER_PACKAGE,
+    compiler: str | None = None,
 ) -> None:
-    """Install the locked wheels for ``target`` into ``output_dir`` and copy the handler package beside them."""
+    """Install the locked wheels for ``target`` into ``output_dir`` and copy the handler package beside them.
+
+    With ``compiler`` (a CPython of the runtime's version), every module is compiled to .pyc too.
+    """
     output_dir.mkdir(parents=True, exist_ok=True)
     requirements_file = output_dir.parent / f".{output_dir.name}.requirements.txt"
     requirements_file.write_text(requirements)
@@ -154,21 +198,29 @@ def build_bundle(
         requirements_file.unlink(missing_ok=True)
     shutil.rmtree(output_dir / "bin", ignore_errors=True)
     shutil.copytree(package_dir, output_dir / package_dir.name, ignore=_IGNORED, dirs_exist_ok=True)
+    if compiler is not None:
+        # unchecked-hash: valid whatever the files' timestamps become in the deployment zip.
+        _run([compiler, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(output_dir)])
 
 
 @jsii.implements(ILocalBundling)
 class LocalWheelBundler:
     """Builds the bundle on the host, so ``cdk synth`` and ``cdk deploy`` never need Docker."""
 
-    def __init__(self, *, target: BundleTarget, requirements: str, package_dir: Path) -> None:
+    def __init__(self, *, target: BundleTarget, requirements: str, package_dir: Path, compiler: str | None) -> None:
         self._target = target
         self._requirements = requirements
         self._package_dir = package_dir
+        self._compiler = compiler
 
     def try_bundle(self, output_dir: str, *_options: object, **_keyword_options: object) -> bool:
         # Failing loudly beats returning False, which would make CDK fall back to Docker.
         build_bundle(
-            Path(output_dir), target=self._target, requirements=self._requirements, package_dir=self._package_dir
+            Path(output_dir),
+            target=self._target,
+            requirements=self._requirements,
+            package_dir=self._package_dir,
+            compiler=self._compiler,
         )
         return True
 
@@ -179,13 +231,16 @@ def python_function_code(
     """The function's code asset: bundled locally, hashed on everything that shapes the bundle."""
     target = BundleTarget.of(runtime=runtime, architecture=architecture)
     requirements = locked_requirements()
+    compiler = bytecode_compiler(target.python_version)
     return lambda_.Code.from_asset(
         str(package_dir),
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_hash(target=target, requirements=requirements, package_dir=package_dir),
+        asset_hash=asset_hash(target=target, requirements=requirements, package_dir=package_dir, compiler=compiler),
         bundling=BundlingOptions(
             # Required by the type, never pulled: the local bundler always succeeds or raises.
             image=runtime.bundling_image,
-            local=LocalWheelBundler(target=target, requirements=requirements, package_dir=package_dir),
+            local=LocalWheelBundler(
+                target=target, requirements=requirements, package_dir=package_dir, compiler=compiler
+            ),
         ),
     )

@@ -18,6 +18,7 @@ from infra.bundling import (
     BundleTarget,
     asset_hash,
     build_bundle,
+    bytecode_compiler,
     locked_requirements,
 )
 from infra.constructs.function import ARCHITECTURE, RUNTIME
@@ -137,8 +138,29 @@ def test_asset_hash_follows_architecture_python_requirements_and_source(tmp_path
     assert asset_hash(target=x86, requirements=requirements, package_dir=package) != baseline
     assert asset_hash(target=older, requirements=requirements, package_dir=package) != baseline
     assert asset_hash(target=arm, requirements="momento==1.29.2\n", package_dir=package) != baseline
+    assert asset_hash(target=arm, requirements=requirements, package_dir=package, compiler=sys.executable) != baseline
     (package / "handler.py").write_text("def lambda_handler(event, context): return 1\n")
     assert asset_hash(target=arm, requirements=requirements, package_dir=package) != baseline
+
+
+def test_with_a_matching_interpreter_the_bundle_ships_timestamp_free_bytecode(tmp_path: Path) -> None:
+    """Lambda's code directory is read-only: without .pyc files every cold start compiles from source."""
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    compiler = bytecode_compiler(here)
+    assert compiler is not None  # the interpreter running this test is one
+    target = BundleTarget(python_version=here, architecture=TARGET.architecture)
+    output = tmp_path / "asset"
+
+    build_bundle(output, target=target, requirements=locked_requirements(), compiler=compiler)
+
+    handler_pyc = next((output / "token_vending_machine" / "__pycache__").glob("handler.*.pyc"))
+    flags = int.from_bytes(handler_pyc.read_bytes()[4:8], "little")
+    assert flags == 0b01  # hash-based, unchecked: valid whatever timestamps the zip gives the sources
+    assert any((output / "momento").rglob("*.pyc"))
+
+
+def test_without_a_compiler_no_bytecode_is_shipped(bundle: Path) -> None:
+    assert not any(bundle.rglob("*.pyc"))  # nor stale ones copied from the source tree
 
 
 def test_locked_requirements_are_the_project_dependencies_only() -> None:
