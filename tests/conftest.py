@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -33,3 +34,22 @@ def momento_credentials(momento_local: MomentoLocal, momento_api_key: str) -> Cr
 def httpserver_listen_address() -> tuple[str, int]:
     """pytest-httpserver on 127.0.0.1 (not "localhost", which may resolve elsewhere), on a free port."""
     return ("127.0.0.1", 0)
+
+
+# --- Redaction over the whole suite ------------------------------------------------------------------
+# Every key and token here is a JWT ("eyJ...") and a vended auth_token is base64 of a JSON object that
+# starts with "endpoint" or "api_key". No test's captured logs or output may contain one.
+_SENSITIVE = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}|eyJlbmRwb2ludCI6|eyJhcGlfa2V5Ijo")
+_leaks: dict[str, None] = {}  # ordered, without repeats (a report repeats earlier phases' sections)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for section, text in report.sections:
+        if _SENSITIVE.search(text):
+            _leaks[f"{report.nodeid} ({section})"] = None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _leaks:
+        print("\nA key or token appeared in the captured output or logs of:\n  " + "\n  ".join(_leaks))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
