@@ -19,15 +19,14 @@ from constructs import Construct
 from infra.bundling import python_function_code
 from infra.names import LIVE_ALIAS
 from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
+from token_vending_machine.settings import RETRY_BACKOFF_CAP_SECONDS, SECRET_FETCH_TIMEOUT_SECONDS
 
 # Newest Lambda Python runtime that aws-cdk-lib offers and that grpcio and pydantic-core ship
 # manylinux aarch64 wheels for (cp314).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
-# Budget pieces beyond the Momento attempts themselves (seconds).
-RETRY_BACKOFF_CAP_SECONDS = 0.5  # the adapter's jittered backoff never sleeps longer between attempts
-SECRET_FETCH_SECONDS = 3.0  # Secrets Manager client: 1 s connect + 2 s read, on a cache miss
+# The last budget piece (the others come from the function's settings), in seconds.
 RESPONSE_HEADROOM_SECONDS = 1.0  # serialise the answer and flush logs
 
 # The AWS Parameters and Secrets Lambda Extension: the newest version aws-cdk-lib knows (arm64 and x86_64).
@@ -46,7 +45,7 @@ def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: in
     worst_case = (
         momento_timeout_seconds * momento_max_attempts
         + RETRY_BACKOFF_CAP_SECONDS * (momento_max_attempts - 1)
-        + SECRET_FETCH_SECONDS
+        + SECRET_FETCH_TIMEOUT_SECONDS
         + RESPONSE_HEADROOM_SECONDS
     )
     return Duration.seconds(math.ceil(worst_case))
@@ -64,7 +63,7 @@ def secrets_extension(*, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion
         cache_enabled=False,
         http_port=SECRETS_EXTENSION_PORT,
         log_level=EXTENSION_LOG_LEVELS[log_level],
-        secrets_manager_timeout=Duration.millis(int(SECRET_FETCH_SECONDS * 1000)),
+        secrets_manager_timeout=Duration.millis(int(SECRET_FETCH_TIMEOUT_SECONDS * 1000)),
     )
 
 

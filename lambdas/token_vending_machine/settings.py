@@ -13,6 +13,13 @@ from token_vending_machine.names import Env
 
 # Momento refuses disposable tokens that live longer than 25 hours.
 MAX_TOKEN_EXPIRY_SECONDS = 25 * 60 * 60
+# Pieces of the time budget beyond the Momento attempts themselves; the CDK app adds them up into the
+# function's timeout. The backoff between attempts never sleeps longer than this:
+RETRY_BACKOFF_CAP_SECONDS = 0.5
+# and reading the secret (on a cache miss) takes at most this long: 1 s to connect, 2 s to read.
+SECRET_CONNECT_TIMEOUT_SECONDS = 1.0
+SECRET_READ_TIMEOUT_SECONDS = 2.0
+SECRET_FETCH_TIMEOUT_SECONDS = SECRET_CONNECT_TIMEOUT_SECONDS + SECRET_READ_TIMEOUT_SECONDS
 ANY = "*"
 
 

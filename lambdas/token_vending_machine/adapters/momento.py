@@ -31,6 +31,7 @@ from token_vending_machine.errors import (
     VendingError,
 )
 from token_vending_machine.models import MomentoKey, is_v2_api_key
+from token_vending_machine.settings import RETRY_BACKOFF_CAP_SECONDS
 
 _TRANSIENT = {
     MomentoErrorCode.SERVER_UNAVAILABLE,
@@ -39,7 +40,6 @@ _TRANSIENT = {
     MomentoErrorCode.CONNECTION_ERROR,
 }
 _BACKOFF_BASE_SECONDS = 0.05
-_BACKOFF_CAP_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class MomentoTokenIssuer:
                 last_failure = _translate(response)
                 if response.error_code not in _TRANSIENT:
                     raise last_failure
-            backoff = random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
+            backoff = random.uniform(0, min(RETRY_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
             if attempt + 1 < self._max_attempts and time.monotonic() + backoff < deadline:
                 await asyncio.sleep(backoff)
         raise last_failure

@@ -24,6 +24,11 @@ from typing import Any, Protocol
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
 from token_vending_machine.models import MomentoKey, parse_secret
 from token_vending_machine.names import ErrorCode
+from token_vending_machine.settings import (
+    SECRET_CONNECT_TIMEOUT_SECONDS,
+    SECRET_FETCH_TIMEOUT_SECONDS,
+    SECRET_READ_TIMEOUT_SECONDS,
+)
 
 # Secrets Manager error codes that mean "try again later", not "the set-up is wrong".
 _TRANSIENT_CODES = {"ThrottlingException", "InternalServiceError", "RequestTimeout", "ServiceUnavailable"}
@@ -69,7 +74,11 @@ class SecretsManagerSource:
             from botocore.config import Config
 
             # Bounded so that a slow Secrets Manager cannot eat the whole Lambda budget.
-            config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
+            config = Config(
+                connect_timeout=SECRET_CONNECT_TIMEOUT_SECONDS,
+                read_timeout=SECRET_READ_TIMEOUT_SECONDS,
+                retries={"mode": "standard", "max_attempts": 2},
+            )
             self._client = boto3.client("secretsmanager", config=config)
         return self._client
 
@@ -77,7 +86,9 @@ class SecretsManagerSource:
 class ExtensionSource:
     """Reads through the Parameters and Secrets Lambda Extension's local HTTP endpoint."""
 
-    def __init__(self, port: int, *, host: str = "localhost", timeout_seconds: float = 3.0) -> None:
+    def __init__(
+        self, port: int, *, host: str = "localhost", timeout_seconds: float = SECRET_FETCH_TIMEOUT_SECONDS
+    ) -> None:
         self._url = f"http://{host}:{port}/secretsmanager/get?secretId="
         self._timeout = timeout_seconds
 
