@@ -14,6 +14,8 @@ from token_vending_machine.names import ErrorCode
 class VendingError(Exception):
     status: int = 500
     code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    # Set on failures worth retrying: the caller is told when, with a Retry-After header.
+    retry_after_seconds: int | None = None
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -22,7 +24,7 @@ class VendingError(Exception):
 
     @property
     def headers(self) -> dict[str, str]:
-        return {}
+        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
 
 
 class BadRequest(VendingError):
@@ -74,14 +76,7 @@ class Throttled(VendingError):
 
     status = 429
     code = ErrorCode.THROTTLED
-
-    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)}
+    retry_after_seconds = 1
 
 
 class DependencyUnavailable(VendingError):
@@ -89,14 +84,11 @@ class DependencyUnavailable(VendingError):
 
     status = 503
     code = ErrorCode.MOMENTO_UNAVAILABLE
+    retry_after_seconds = 1
 
     def __init__(self, message: str, *, code: ErrorCode = ErrorCode.MOMENTO_UNAVAILABLE) -> None:
         super().__init__(message)
         self.code = code
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
 
 
 class DeadlineExceeded(VendingError):
