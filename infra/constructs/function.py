@@ -6,7 +6,6 @@ without importing boto3) and SnapStart (the front door then invokes the ``live``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
@@ -19,15 +18,12 @@ from constructs import Construct
 from infra.bundling import python_function_code
 from infra.names import LIVE_ALIAS
 from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
-from token_vending_machine.settings import RETRY_BACKOFF_CAP_SECONDS, SECRET_FETCH_TIMEOUT_SECONDS
+from token_vending_machine.budget import SECRET_FETCH_TIMEOUT_SECONDS, function_timeout_seconds
 
 # Newest Lambda Python runtime that aws-cdk-lib offers and that grpcio and pydantic-core ship
 # manylinux aarch64 wheels for (cp314).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
-
-# The last budget piece (the others come from the function's settings), in seconds.
-RESPONSE_HEADROOM_SECONDS = 1.0  # serialise the answer and flush logs
 
 # The AWS Parameters and Secrets Lambda Extension: the newest version aws-cdk-lib knows (arm64 and x86_64).
 SECRETS_EXTENSION_VERSION = lambda_.ParamsAndSecretsVersions.V1_0_103
@@ -41,14 +37,10 @@ EXTENSION_LOG_LEVELS = {
 
 
 def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: int) -> Duration:
-    """Long enough for every Momento attempt at its full deadline, the backoffs between them and a secret fetch."""
-    worst_case = (
-        momento_timeout_seconds * momento_max_attempts
-        + RETRY_BACKOFF_CAP_SECONDS * (momento_max_attempts - 1)
-        + SECRET_FETCH_TIMEOUT_SECONDS
-        + RESPONSE_HEADROOM_SECONDS
+    """The function's timeout, from the same numbers as each request's deadline (``budget.py``)."""
+    return Duration.seconds(
+        function_timeout_seconds(momento_timeout_seconds=momento_timeout_seconds, momento_max_attempts=momento_max_attempts)
     )
-    return Duration.seconds(math.ceil(worst_case))
 
 
 def secrets_extension(*, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion:

@@ -22,6 +22,11 @@ class Env(StrEnum):
     TOKEN_REUSE_MIN_REMAINING = "TOKEN_REUSE_MIN_REMAINING"
     CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
     MAX_BODY_BYTES = "MAX_BODY_BYTES"
+    # Momento token calls per second per container (0: no limit); the account allows 5 in all.
+    MOMENTO_CALL_RATE_LIMIT = "MOMENTO_CALL_RATE_LIMIT"
+    # The API Gateway API (HTTP or REST) the stack put in front: events that carry a caller identity
+    # from any other API are refused. Unset for a Function URL, whose id the stack cannot know.
+    FRONT_DOOR_API_ID = "FRONT_DOOR_API_ID"
     # Set by the AWS Parameters and Secrets Lambda Extension when it is attached: the secret is then
     # read through it over localhost, and boto3 is never imported.
     SECRETS_EXTENSION_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"

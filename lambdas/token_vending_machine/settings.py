@@ -13,13 +13,6 @@ from token_vending_machine.names import Env
 
 # Momento refuses disposable tokens that live longer than 25 hours.
 MAX_TOKEN_EXPIRY_SECONDS = 25 * 60 * 60
-# Pieces of the time budget beyond the Momento attempts themselves; the CDK app adds them up into the
-# function's timeout. The backoff between attempts never sleeps longer than this:
-RETRY_BACKOFF_CAP_SECONDS = 0.5
-# and reading the secret (on a cache miss) takes at most this long: 1 s to connect, 2 s to read.
-SECRET_CONNECT_TIMEOUT_SECONDS = 1.0
-SECRET_READ_TIMEOUT_SECONDS = 2.0
-SECRET_FETCH_TIMEOUT_SECONDS = SECRET_CONNECT_TIMEOUT_SECONDS + SECRET_READ_TIMEOUT_SECONDS
 ANY = "*"
 
 
@@ -43,6 +36,8 @@ class Settings(BaseModel):
     token_reuse_min_remaining: float = Field(default=0.5, alias=Env.TOKEN_REUSE_MIN_REMAINING, gt=0, le=1)
     cors_allowed_origins: tuple[str, ...] = Field(default=(), alias=Env.CORS_ALLOWED_ORIGINS)
     max_body_bytes: int = Field(default=8192, alias=Env.MAX_BODY_BYTES, ge=64, le=1_048_576)
+    momento_call_rate_limit: float = Field(default=1.0, alias=Env.MOMENTO_CALL_RATE_LIMIT, ge=0, le=1000)
+    front_door_api_id: str | None = Field(default=None, alias=Env.FRONT_DOOR_API_ID, pattern=r"^[a-z0-9]{10}$")
     secrets_extension_port: int | None = Field(default=None, alias=Env.SECRETS_EXTENSION_PORT, gt=0, lt=65536)
 
     @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "cors_allowed_origins", mode="before")

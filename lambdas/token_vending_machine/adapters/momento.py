@@ -31,7 +31,7 @@ from token_vending_machine.errors import (
     VendingError,
 )
 from token_vending_machine.models import MomentoKey, is_v2_api_key
-from token_vending_machine.settings import RETRY_BACKOFF_CAP_SECONDS
+from token_vending_machine.budget import RETRY_BACKOFF_CAP_SECONDS
 
 _TRANSIENT = {
     MomentoErrorCode.SERVER_UNAVAILABLE,

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
 from token_vending_machine.models import MomentoKey, parse_secret
 from token_vending_machine.names import ErrorCode
-from token_vending_machine.settings import (
+from token_vending_machine.budget import (
     SECRET_CONNECT_TIMEOUT_SECONDS,
     SECRET_FETCH_TIMEOUT_SECONDS,
     SECRET_READ_TIMEOUT_SECONDS,
