@@ -2,7 +2,8 @@
 
 Starts a local Momento service (token service + Topics), a local Secrets Manager (moto) holding a
 development key, and an HTTP front door on 127.0.0.1 that calls the real Lambda handler. With
-MOMENTO_API_KEY (and MOMENTO_ENDPOINT for a v2 key) set, it vends real Momento tokens instead.
+MOMENTO_API_KEY (and MOMENTO_ENDPOINT for a v2 key) set, it vends real Momento tokens instead, and
+hands that key to the function in process: neither moto nor the local Momento service is started.
 The function's own settings (ALLOWED_CACHES, ALLOWED_TOPICS, CORS_ALLOWED_ORIGINS, ...) are read
 from the environment as in Lambda. Ctrl-C (or SIGTERM) stops everything.
 """
@@ -118,7 +119,7 @@ def banner(stack: LocalStack) -> str:
         "Momento token vending machine, running locally",
         f"  URL              {url}   ({kind})",
         f"  Momento          {momento}",
-        f"  Secrets Manager  {stack.secrets_manager_url} (moto), secret {stack.secret_name}",
+        _secret_line(stack),
         f"  Token lifetime   {stack.settings.token_expiry_seconds} s",
         "",
         "Vend a token:",
@@ -131,6 +132,12 @@ def banner(stack: LocalStack) -> str:
         "Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _secret_line(stack: LocalStack) -> str:
+    if stack.secrets_manager_url is None:
+        return "  Secret           kept in this process: a real key is served on no port"
+    return f"  Secrets Manager  {stack.secrets_manager_url} (moto), secret {stack.secret_name}"
 
 
 if __name__ == "__main__":

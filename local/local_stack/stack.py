@@ -1,4 +1,4 @@
-"""The whole vending machine on one machine: local Secrets Manager, local (or real) Momento, the front door.
+"""The whole vending machine on one machine: the secret, local (or real) Momento, the front door.
 
     with LocalStack(port=0) as stack:          # or stack.start() ... stack.stop()
         stack.url                              # "http://127.0.0.1:54321/": POST {"cacheName", "topicName"}
@@ -8,6 +8,12 @@ Everything binds 127.0.0.1 and runs in this process (threads, no child processes
 stack, or the process ending, leaves nothing behind. The function is the real one
 (``token_vending_machine.app.create_handler``), configured with explicit settings rather than
 through this process's environment.
+
+Where the function reads its key from depends on whose key it is. The local Momento service's
+throwaway key sits in moto's Secrets Manager server, so the function's boto3 path runs over real HTTP.
+A real account's key never goes near a listening service: moto answers anyone on the machine and
+any web page (its CORS reflects every origin), so the key is handed to the function in process
+(:class:`~local_stack.in_process_secrets.InProcessSecretsManager`) and moto is not started.
 """
 
 from __future__ import annotations
@@ -23,19 +29,19 @@ from aws_lambda_powertools import Logger, Metrics
 
 from momento_local import MomentoLocal
 from token_vending_machine.app import create_handler
+from token_vending_machine.budget import function_timeout_seconds
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.models import is_v2_api_key
 from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.settings import Settings, load_settings
 
 from .front_door import EventKind, FrontDoor
+from .in_process_secrets import InProcessSecretsManager
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 SECRET_NAME_PREFIX = "tvm-local/momento-api-key"
 QUIET_LOGGER_NAME = f"{SERVICE_NAME}-quiet"
-# Secret backoffs and response headroom on top of every Momento attempt, as the deployed function has.
-FUNCTION_TIMEOUT_HEADROOM_SECONDS = 3.0
 # Settings the stack decides itself; any other Env variable may be passed through.
 STACK_SETTINGS = {Env.SECRET_NAME, Env.MOMENTO_LOCAL_ENDPOINT, Env.SECRETS_EXTENSION_PORT}
 
@@ -95,7 +101,10 @@ class RealMomento:
 
 
 class LocalStack:
-    """Local Secrets Manager (moto), local Momento (unless ``real_momento``) and the HTTP front door.
+    """The secret, local Momento (unless ``real_momento``) and the HTTP front door.
+
+    The secret is in a local Secrets Manager (moto) with the local Momento service, and handed to the
+    function in process with ``real_momento``, whose key must not be served on any port.
 
     ``momento_local`` reuses a running local Momento service instead of starting one (it is then not
     stopped here). ``settings`` adds function settings by their Env names (policy, CORS, ...).
@@ -150,9 +159,7 @@ class LocalStack:
         """Start each part in order; if one fails, stop those already started."""
         with contextlib.ExitStack() as starting:
             self._momento_local = self._start_momento_local(starting)
-            secrets_client = self._start_secrets_manager(starting)
-            secrets_client.create_secret(Name=self.secret_name, SecretString=self._secret_value())
-            starting.callback(_delete_quietly, secrets_client, self.secret_name)
+            secrets_client = self._start_secret_store(starting)
             self._settings = self._build_settings()
             handler = create_handler(
                 self._settings,
@@ -167,8 +174,10 @@ class LocalStack:
                 kind=self.event_kind,
                 host=HOST,
                 port=self._port,
-                function_timeout_seconds=self._settings.momento_timeout_seconds * self._settings.momento_max_attempts
-                + FUNCTION_TIMEOUT_HEADROOM_SECONDS,
+                function_timeout_seconds=function_timeout_seconds(
+                    momento_timeout_seconds=self._settings.momento_timeout_seconds,
+                    momento_max_attempts=self._settings.momento_max_attempts,
+                ),
             )
             try:
                 front_door.start()
@@ -219,7 +228,10 @@ class LocalStack:
         return self._momento_local
 
     @property
-    def secrets_manager_url(self) -> str:
+    def secrets_manager_url(self) -> str | None:
+        """The local Secrets Manager's URL; None with real Momento, whose key is kept in process."""
+        if self.real_momento is not None:
+            return None
         host, port = self._require(self._moto, "Secrets Manager").get_host_and_port()
         return f"http://{host}:{port}"
 
@@ -242,6 +254,15 @@ class LocalStack:
         starting.callback(server.stop)
         return server
 
+    def _start_secret_store(self, starting: contextlib.ExitStack) -> Any:
+        """A Secrets Manager client holding the key: in process for a real key, else moto's server."""
+        if self.real_momento is not None:
+            return InProcessSecretsManager({self.secret_name: self.real_momento.secret_value()})
+        secrets_client = self._start_secrets_manager(starting)
+        secrets_client.create_secret(Name=self.secret_name, SecretString=self._local_secret_value())
+        starting.callback(_delete_quietly, secrets_client, self.secret_name)
+        return secrets_client
+
     def _start_secrets_manager(self, starting: contextlib.ExitStack) -> Any:
         import boto3
         from botocore.config import Config
@@ -259,9 +280,7 @@ class LocalStack:
             config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}),
         )
 
-    def _secret_value(self) -> str:
-        if self.real_momento is not None:
-            return self.real_momento.secret_value()
+    def _local_secret_value(self) -> str:
         server = self._require(self._momento_local, "local Momento service")
         return json.dumps({"apiKey": server.create_api_key(), "endpoint": server.endpoint})
 
