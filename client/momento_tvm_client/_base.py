@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Final, TypedDict
+from typing import Final
 
 import httpx
 
@@ -26,19 +26,6 @@ DEFAULT_STALE_RETRY_INTERVAL_SECONDS: Final = 5.0
 USER_AGENT: Final = "momento-tvm-client/0.1"
 
 Clock = Callable[[], float]
-
-
-class ClientOptions(TypedDict, total=False):
-    """Keyword options both clients accept; see ``TokenVendingClientBase``."""
-
-    headers: Mapping[str, str] | None
-    timeout: float | httpx.Timeout
-    refresh_buffer: float
-    retry: RetryPolicy | None
-    serve_stale_on_error: bool
-    stale_retry_interval: float
-    default_token_lifetime: float
-    clock: Clock
 
 
 class _CacheEntry:

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from types import TracebackType
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base import ClientOptions, TokenVendingClientBase, translate_transport_error
+from ._base import (
+    DEFAULT_REFRESH_BUFFER_SECONDS,
+    DEFAULT_STALE_RETRY_INTERVAL_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    Clock,
+    TokenVendingClientBase,
+    translate_transport_error,
+)
 from .errors import TokenVendingError
 from .models import VendedToken
+from .parsing import DEFAULT_TOKEN_LIFETIME_SECONDS
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from momento import TopicClient
@@ -35,9 +45,28 @@ class TokenVendingClient(TokenVendingClientBase):
         topic_name: str,
         *,
         http_client: httpx.Client | None = None,
-        **options: Unpack[ClientOptions],
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        refresh_buffer: float = DEFAULT_REFRESH_BUFFER_SECONDS,
+        retry: RetryPolicy | None = None,
+        serve_stale_on_error: bool = True,
+        stale_retry_interval: float = DEFAULT_STALE_RETRY_INTERVAL_SECONDS,
+        default_token_lifetime: float = DEFAULT_TOKEN_LIFETIME_SECONDS,
+        clock: Clock = time.time,
     ) -> None:
-        super().__init__(url, cache_name, topic_name, **options)
+        super().__init__(
+            url,
+            cache_name,
+            topic_name,
+            headers=headers,
+            timeout=timeout,
+            refresh_buffer=refresh_buffer,
+            retry=retry,
+            serve_stale_on_error=serve_stale_on_error,
+            stale_retry_interval=stale_retry_interval,
+            default_token_lifetime=default_token_lifetime,
+            clock=clock,
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self._timeout)
         self._lock = threading.Lock()

@@ -46,7 +46,7 @@ class RetryPolicy:
             return None
         if isinstance(error, TokenVendingHTTPError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        backoff = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return backoff / 2 + rng() * backoff / 2
 
     def _is_retryable(self, error: TokenVendingError) -> bool:
