@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 import time
@@ -38,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "token":
             return _token(args, headers)
+        # Publishing and subscribing need the `topics` extra; without it this import says what to install.
+        importlib.import_module("momento_tvm_client.topics")
         if args.command == "publish":
             return _publish(args, headers)
         return asyncio.run(_subscribe(args, headers))
@@ -45,9 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``tvm token | head``): nothing left to say to it.
-        sys.stdout = None  # type: ignore[assignment]
+        sys.stdout = None
         return 0
-    except TokenVendingError as exc:
+    except (TokenVendingError, ImportError) as exc:
         print(f"tvm: {exc}", file=sys.stderr)
         return EXIT_FAILURE
 

@@ -17,30 +17,34 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-
-import grpc
-from momento import CredentialProvider, TopicClient, TopicClientAsync, TopicConfigurations
-from momento.config import TopicConfiguration
-from momento.responses import TopicPublishResponse, TopicSubscribe, TopicSubscriptionItem
+from typing import Any, Final
 
 from .models import VendedToken
+from .protocols import AsyncTokenSource, TokenSource
 
-if TYPE_CHECKING:
-    from .async_client import AsyncTokenVendingClient
-    from .client import TokenVendingClient
+try:
+    from momento import CredentialProvider, TopicClient, TopicClientAsync, TopicConfigurations
+    from momento.config import TopicConfiguration
+    from momento.responses import TopicPublishResponse
+
+    from ._topic_stream import SubscriptionRefused, TopicItem, open_topic_stream
+except ImportError as exc:  # momento is an optional dependency of the client
+    raise ImportError(
+        "the Momento topic helpers need the momento SDK: pip install 'momento-tvm-client[topics]'"
+    ) from exc
 
 logger = logging.getLogger("momento_tvm_client")
 
 # A subscription is renewed with a fresh token this long before its token expires (at most half
 # the token's remaining life), and its gRPC deadline is set this far beyond the token's expiry.
-SUBSCRIPTION_RENEW_MARGIN_SECONDS = 30.0
-_STREAM_DEADLINE_SLACK_SECONDS = 60.0
-_MAX_CONSECUTIVE_FAILURES = 5
+SUBSCRIPTION_RENEW_MARGIN_SECONDS: Final = 30.0
+_STREAM_DEADLINE_SLACK_SECONDS: Final = 60.0
+_MAX_CONSECUTIVE_FAILURES: Final = 5
 
 
 class TopicError(Exception):
@@ -126,7 +130,7 @@ class RefreshingTopicPublisher:
 
     def __init__(
         self,
-        vending_client: TokenVendingClient,
+        vending_client: TokenSource,
         *,
         local_endpoint: str | None = None,
         configuration: TopicConfiguration | None = None,
@@ -173,96 +177,92 @@ class RefreshingTopicPublisher:
 
 
 async def subscribe(
-    vending_client: AsyncTokenVendingClient,
+    vending_client: AsyncTokenSource,
     *,
     local_endpoint: str | None = None,
     configuration: TopicConfiguration | None = None,
-) -> AsyncIterator[TopicSubscriptionItem.Text | TopicSubscriptionItem.Binary]:
+) -> AsyncIterator[TopicItem]:
     """Yield the messages of the vending client's topic for as long as you iterate.
 
     Each subscription runs on one token; shortly before that token expires the subscription is
     renewed on a fresh one, resuming after the last message seen (duplicates are skipped). A refused
     subscription or a broken stream is retried with backoff; ``TopicError`` after 5 failures in a row.
     """
-    base_configuration = configuration or TopicConfigurations.Default.latest()
-    loop = asyncio.get_running_loop()
-    last_seen: tuple[int, int] | None = None
-    renewed_from: VendedToken | None = None
-    failures = 0
+    session = _Subscription(vending_client, local_endpoint, configuration or TopicConfigurations.Default.latest())
     while True:
-        token = await vending_client.get_token()
-        if token is renewed_from:
-            # The client's own refresh point may lie a moment later than ours: vend now.
-            vending_client.invalidate()
-            token = await vending_client.get_token()
+        # aclosing: when the caller stops iterating, the session's stream is closed now, not at collection.
+        async with aclosing(session.run_once()) as items:
+            async for item in items:
+                yield item
+
+
+class _Subscription:
+    """The state ``subscribe`` carries from one session (one token, one gRPC stream) to the next."""
+
+    def __init__(self, source: AsyncTokenSource, local_endpoint: str | None, configuration: TopicConfiguration) -> None:
+        self._source = source
+        self._local_endpoint = local_endpoint
+        self._configuration = configuration
+        self._last_seen: tuple[int, int] | None = None
+        self._renewed_from: VendedToken | None = None
+        self._failures = 0
+
+    async def run_once(self) -> AsyncGenerator[TopicItem]:
+        """One session: the new messages until it is time to renew the token or the stream breaks."""
+        token = await self._token()
         remaining = token.seconds_remaining(time.time())
         session_seconds = max(1.0, remaining - min(SUBSCRIPTION_RENEW_MARGIN_SECONDS, remaining / 2))
-        # The SDK applies its client deadline to the whole stream: keep it past the token's life.
-        session_configuration = base_configuration.with_client_timeout(
-            timedelta(seconds=remaining + _STREAM_DEADLINE_SLACK_SECONDS)
-        )
-        async with async_topic_client_from_token(
-            token, local_endpoint=local_endpoint, configuration=session_configuration
-        ) as topic_client:
-            resume_page, resume_number = last_seen or (0, 0)
-            subscription = await topic_client.subscribe(
-                vending_client.cache_name, vending_client.topic_name, resume_number, resume_page
-            )
-            if isinstance(subscription, TopicSubscribe.Error):
-                failures += 1
-                if failures >= _MAX_CONSECUTIVE_FAILURES:
-                    raise TopicError("subscribe", subscription.error_code, subscription.message)
-                logger.warning("subscribe failed (%s); retrying", subscription.error_code)
-                await asyncio.sleep(_backoff(failures))
-                continue
-            assert isinstance(subscription, TopicSubscribe.SubscriptionAsync)
-            session_end = loop.time() + session_seconds
-            try:
-                async for item in _items_until(subscription, session_end):
-                    failures = 0
-                    position = (item.sequence_page, item.sequence_number)
-                    if last_seen is not None and position[0] == last_seen[0] and position <= last_seen:
-                        continue
-                    last_seen = position
-                    yield item
-            finally:
-                subscription.unsubscribe()
-        if loop.time() >= session_end:
-            renewed_from = token
-        else:
-            failures += 1
-            if failures >= _MAX_CONSECUTIVE_FAILURES:
-                raise TopicError("subscribe", "STREAM_BROKEN", "the subscription stream keeps breaking")
-            await asyncio.sleep(_backoff(failures))
-
-
-async def _items_until(
-    subscription: TopicSubscribe.SubscriptionAsync, deadline: float
-) -> AsyncIterator[TopicSubscriptionItem.Text | TopicSubscriptionItem.Binary]:
-    """The subscription's messages until loop time ``deadline``, ending early if the stream breaks.
-
-    Reads the gRPC stream the SDK wraps: the SDK's own iterator retries a failed read forever
-    without yielding to the event loop (momento 1.29), which would hang the program.
-    """
-    stream = subscription._client_stream
-    loop = asyncio.get_running_loop()
-    while (left := deadline - loop.time()) > 0:
+        loop = asyncio.get_running_loop()
         try:
-            raw = await asyncio.wait_for(stream.read(), left)
-        except TimeoutError:
+            async with open_topic_stream(
+                credential_provider_from_token(token, local_endpoint=self._local_endpoint),
+                self._configuration,
+                self._source.cache_name,
+                self._source.topic_name,
+                resume_at=self._last_seen or (0, 0),
+                # The deadline covers the whole stream: keep it past the token's life.
+                timeout=timedelta(seconds=remaining + _STREAM_DEADLINE_SLACK_SECONDS),
+            ) as stream:
+                session_end = loop.time() + session_seconds
+                async for item in stream.items_until(session_end):
+                    self._failures = 0
+                    if self._is_new(item):
+                        yield item
+        except SubscriptionRefused as refusal:
+            logger.warning("subscribe failed (%s); retrying", refusal.error_code)
+            await self._after_failure(refusal.error_code, refusal.message)
             return
-        except grpc.aio.AioRpcError as exc:
-            logger.warning("subscription stream ended (%s); resubscribing", exc.code())
-            return
-        if raw is grpc.aio.EOF:
-            return
-        item = subscription._process_result(raw)
-        if isinstance(item, TopicSubscriptionItem.Text | TopicSubscriptionItem.Binary):
-            yield item
+        if loop.time() >= session_end:
+            self._renewed_from = token
+        else:
+            await self._after_failure("STREAM_BROKEN", "the subscription stream keeps breaking")
+
+    async def _token(self) -> VendedToken:
+        token = await self._source.get_token()
+        if token is self._renewed_from:
+            # The client's own refresh point may lie a moment later than ours: vend now.
+            self._source.invalidate()
+            token = await self._source.get_token()
+        return token
+
+    def _is_new(self, item: TopicItem) -> bool:
+        position = (item.sequence_page, item.sequence_number)
+        last_seen = self._last_seen
+        if last_seen is not None and position[0] == last_seen[0] and position <= last_seen:
+            return False
+        self._last_seen = position
+        return True
+
+    async def _after_failure(self, error_code: Any, message: str) -> None:
+        """Back off before the next session, or raise ``TopicError`` after too many failures in a row."""
+        self._failures += 1
+        if self._failures >= _MAX_CONSECUTIVE_FAILURES:
+            raise TopicError("subscribe", error_code, message)
+        await asyncio.sleep(_backoff(self._failures))
 
 
 def _backoff(failures: int) -> float:
-    return min(5.0, 0.25 * 2 ** (failures - 1))
+    return min(5.0, 0.25 * 2.0 ** (failures - 1))
 
 
 def _has_port(endpoint: str) -> bool:

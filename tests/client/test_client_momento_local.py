@@ -8,16 +8,25 @@ import asyncio
 import time
 from datetime import timedelta
 
+import grpc
 import pytest
 from momento import AuthClient, CredentialProvider
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 from momento.config import TopicConfigurations
 from momento.config.auth_configurations import AuthConfigurations
+from momento.errors import MomentoErrorCode
 from momento.responses import GenerateDisposableToken, TopicPublish
 from momento.utilities import ExpiresIn
 from werkzeug import Request, Response
 
-from momento_tvm_client import AsyncTokenVendingClient, RefreshingTopicPublisher, TokenVendingClient, subscribe
+from momento_local import MomentoLocal
+from momento_tvm_client import (
+    AsyncTokenVendingClient,
+    RefreshingTopicPublisher,
+    TokenVendingClient,
+    TopicError,
+    subscribe,
+)
 from tests.client.fake_tvm import TVM
 
 CACHE, TOPIC = "cache", "topic"
@@ -77,6 +86,54 @@ def test_subscription_survives_a_token_refresh(tvm: TVM, momento_credentials: Cr
 
     assert asyncio.run(scenario()) == ["hello", "hello"]
     assert tvm.requests >= 3
+
+
+def test_a_refused_subscription_is_retried(
+    tvm: TVM, momento_local: MomentoLocal, momento_credentials: CredentialProvider
+) -> None:
+    # GIVEN Momento refuses the first two subscriptions
+    tvm.answer(MintingVendingMachine(momento_credentials, answer_lifetime=300))
+    momento_local.reset_call_counts()
+    momento_local.inject_fault("Subscribe", grpc.StatusCode.UNAVAILABLE, times=2)
+
+    async def scenario() -> str:
+        async with AsyncTokenVendingClient(tvm.url, CACHE, TOPIC) as vending:
+            messages = subscribe(vending, configuration=TOPICS)
+            first = asyncio.create_task(anext(messages))
+            await _publish_until_done(tvm, first)
+            await messages.aclose()
+            return first.result().value
+
+    # WHEN a subscriber waits for a message
+    try:
+        received = asyncio.run(scenario())
+    finally:
+        momento_local.clear_faults()
+
+    # THEN the third subscription delivers it
+    assert received == "hello"
+    assert momento_local.call_count("Subscribe") == 3
+
+
+@pytest.mark.slow
+def test_refusals_in_a_row_raise_topic_error_with_the_sdk_error_code(
+    tvm: TVM, momento_local: MomentoLocal, momento_credentials: CredentialProvider
+) -> None:
+    tvm.answer(MintingVendingMachine(momento_credentials, answer_lifetime=300))
+    momento_local.inject_fault("Subscribe", grpc.StatusCode.PERMISSION_DENIED, times=None, details="not yours")
+
+    async def scenario() -> None:
+        async with AsyncTokenVendingClient(tvm.url, CACHE, TOPIC) as vending:
+            await anext(subscribe(vending, configuration=TOPICS))
+
+    try:
+        with pytest.raises(TopicError) as raised:
+            asyncio.run(scenario())
+    finally:
+        momento_local.clear_faults()
+
+    assert raised.value.error_code == MomentoErrorCode.PERMISSION_ERROR
+    assert "not yours" in str(raised.value)
 
 
 async def _publish_until_done(tvm: TVM, waiting: asyncio.Task, seconds: float = 10) -> None:
