@@ -5,10 +5,12 @@
     with LocalStack(port=0) as stack:     # moto Secrets Manager + local Momento + HTTP front door
         httpx.post(stack.url, json={"cacheName": "SampleCache", "topicName": "sample-topic"})
 
-`tvm-local` (``python -m local_stack``) runs it from a terminal; see ``stack.py`` and ``front_door.py``.
+`tvm-local` (``python -m local_stack``) runs it from a terminal; see ``stack.py``, ``front_door.py`` (the HTTP
+server) and ``events.py`` (HTTP request → Lambda event → HTTP response).
 """
 
-from .front_door import EventKind, FrontDoor
+from .events import EventKind
+from .front_door import LocalFrontDoor
 from .stack import LocalStack, LocalStackError, RealMomento
 
-__all__ = ["EventKind", "FrontDoor", "LocalStack", "LocalStackError", "RealMomento"]
+__all__ = ["EventKind", "LocalFrontDoor", "LocalStack", "LocalStackError", "RealMomento"]

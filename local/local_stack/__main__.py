@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from token_vending_machine.names import Env
 
-from .front_door import EventKind
+from .events import EventKind
 from .stack import STACK_SETTINGS, LocalStack, LocalStackError, RealMomento
 
 DEFAULT_PORT = 3000

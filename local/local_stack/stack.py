@@ -35,7 +35,8 @@ from token_vending_machine.models import is_v2_api_key
 from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.settings import Settings, load_settings
 
-from .front_door import EventKind, FrontDoor
+from .events import EventKind
+from .front_door import LocalFrontDoor
 from .in_process_secrets import InProcessSecretsManager
 
 HOST = "127.0.0.1"
@@ -139,7 +140,7 @@ class LocalStack:
         self._quiet = quiet
         self._momento_local: MomentoLocal | None = None
         self._moto: Any = None
-        self._front_door: FrontDoor | None = None
+        self._front_door: LocalFrontDoor | None = None
         self._settings: Settings | None = None
         self._running = contextlib.ExitStack()
 
@@ -169,7 +170,7 @@ class LocalStack:
                     namespace=METRICS_NAMESPACE, service=SERVICE_NAME
                 ),
             )
-            front_door = FrontDoor(
+            front_door = LocalFrontDoor(
                 handler,
                 kind=self.event_kind,
                 host=HOST,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from local_stack import EventKind, FrontDoor
+from local_stack import EventKind, LocalFrontDoor
 
 Handler = Callable[[Any, Any], Any]
 
@@ -28,10 +28,10 @@ def echo(event: Any, context: Any) -> dict[str, Any]:
 @pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
     """Start a front door around a handler; its URL."""
-    started: list[FrontDoor] = []
+    started: list[LocalFrontDoor] = []
 
     def start(handler: Handler, kind: EventKind = EventKind.FUNCTION_URL, **options: Any) -> str:
-        front_door = FrontDoor(handler, kind=kind, port=0, **options).start()
+        front_door = LocalFrontDoor(handler, kind=kind, port=0, **options).start()
         started.append(front_door)
         return front_door.url
 
@@ -185,7 +185,7 @@ def test_invocations_are_serialised_like_one_lambda_container(serve: Callable[..
 
 
 def test_stop_closes_idle_keep_alive_connections() -> None:
-    front_door = FrontDoor(echo, port=0).start()
+    front_door = LocalFrontDoor(echo, port=0).start()
     url = front_door.url
     with httpx.Client(timeout=5) as client:
         assert client.post(url, json={}).status_code == 200

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack import FrontDoor, LocalStack, RealMomento
+from local_stack import LocalFrontDoor, LocalStack, RealMomento
 from local_stack.__main__ import banner
 from local_stack.in_process_secrets import InProcessSecretsManager
 from momento_local import MomentoLocal
@@ -179,7 +179,7 @@ def test_the_in_process_secret_vends_working_tokens(
     settings = load_settings({Env.SECRET_NAME: secret_name, Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint})
     handler = create_handler(settings, secrets_client=InProcessSecretsManager({secret_name: secret}))
 
-    with FrontDoor(handler, port=0) as front_door:
+    with LocalFrontDoor(handler, port=0) as front_door:
         auth_token = vend(http, front_door.url)
 
     [permission] = momento_local.decode_token(auth_token).permissions.explicit.permissions
