@@ -9,10 +9,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import CORSConfig, Response
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    LambdaFunctionUrlResolver,
+    Response,
+)
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from pydantic import ValidationError
 
+from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import (
     BadRequest,
     ConfigurationError,
@@ -22,62 +28,130 @@ from token_vending_machine.errors import (
     ValidationFailed,
     VendingError,
 )
+from token_vending_machine.http_event import http_method
+from token_vending_machine.identity import Caller, IdentitySource, verified_caller
 from token_vending_machine.models import ErrorBody, TokenRequest, VendedToken, field_errors
 from token_vending_machine.names import ErrorCode
 
 ALLOWED_METHODS = ("POST",)
-OTHER_METHODS = ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 EXPECTED_BODY = 'send JSON {"cacheName": "...", "topicName": "..."}'
 CORS_MAX_AGE_SECONDS = 600
+# Any path: the function has one purpose, and API Gateway may hand it /, /token or /{proxy+}.
+# "[\s\S]" rather than ".", which stops at a newline (an HTTP API decodes %0A into the path).
+ANY_PATH = r"[\s\S]*"
 
-Vend = Callable[[TokenRequest, str | None, float], VendedToken]
+Vend = Callable[[TokenRequest, Caller | None, Deadline], VendedToken]
 
 
-def build_app(
-    resolver_class: type[ApiGatewayResolver],
-    vend: Vend,
-    logger: Logger,
-    *,
-    default_budget_seconds: float,
-    max_body_bytes: int = 8192,
-    cors_allowed_origins: tuple[str, ...] = (),
-) -> ApiGatewayResolver:
-    """A Powertools resolver of the event's kind with the token route and the error mapping."""
-    cors = None
-    if cors_allowed_origins:
-        first, *others = cors_allowed_origins
-        cors = CORSConfig(allow_origin=first, extra_origins=others, max_age=CORS_MAX_AGE_SECONDS)
-    resolver = resolver_class(cors=cors)
+class TokenApi:
+    """The HTTP side of the function: check the event, route it, and answer every failure as JSON.
 
-    # Any path: the function has one purpose, and API Gateway may hand it /, /token or /{proxy+}.
-    @resolver.route(".*", method=list(ALLOWED_METHODS))
-    def vend_token() -> Response[str]:
-        event = resolver.current_event
-        check_content_type(event.headers)
-        request = parse_token_request(event.body, bool(event.is_base64_encoded), max_body_bytes=max_body_bytes)
-        identity = caller_identity(event.raw_event)
-        logger.append_keys(cache=request.cache_name, topic=request.topic_name, permission=request.permission.value)
-        token = vend(request, identity, _budget_seconds(resolver.lambda_context, default_budget_seconds))
-        return Response(status_code=200, content_type="application/json", body=token.model_dump_json())
+    ``outcome`` is what the last request came to: ``vended`` or the ``error`` code of its answer.
+    Not for concurrent use (nor are Powertools' resolvers): Lambda runs one invocation at a time.
+    """
 
-    # With CORS on, Powertools answers the OPTIONS preflight itself; without it, OPTIONS is a 405 too.
-    @resolver.route(".*", method=[m for m in OTHER_METHODS if cors is None or m != "OPTIONS"])
-    def wrong_method() -> Response[str]:
-        raise MethodNotAllowed(resolver.current_event.http_method, ALLOWED_METHODS)
+    def __init__(
+        self,
+        vend: Vend,
+        logger: Logger,
+        *,
+        max_body_bytes: int = 8192,
+        cors_allowed_origins: tuple[str, ...] = (),
+        identity_source: IdentitySource = IdentitySource.ANY,
+        api_id: str | None = None,
+        default_budget_seconds: float = 10.0,
+    ) -> None:
+        self._vend = vend
+        self._logger = logger
+        self._max_body_bytes = max_body_bytes
+        self._identity_source = identity_source
+        self._api_id = api_id
+        self._default_budget = default_budget_seconds
+        self._cors = None
+        if cors_allowed_origins:
+            first, *others = cors_allowed_origins
+            self._cors = CORSConfig(allow_origin=first, extra_origins=others, max_age=CORS_MAX_AGE_SECONDS)
+        # Payload 2.0 (Function URL, HTTP API) and 1.0 (REST API) events need different resolvers.
+        self._resolvers = {
+            "2.0": self._resolver(LambdaFunctionUrlResolver),
+            "1.0": self._resolver(APIGatewayRestResolver),
+        }
+        self.outcome = ""
 
-    @resolver.exception_handler(VendingError)
-    def vending_error(exc: VendingError) -> Response[str]:
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        """The Lambda proxy response for any event at all."""
+        try:
+            version, method = http_method(event)
+            # With CORS on, Powertools answers the OPTIONS preflight itself.
+            if method != "POST" and not (method == "OPTIONS" and self._cors is not None):
+                raise (
+                    MethodNotAllowed(method, ALLOWED_METHODS) if method else BadRequest("The event has no HTTP method.")
+                )
+        except VendingError as exc:
+            response = self._error(exc)
+            return {"statusCode": response.status_code, "headers": response.headers, "body": response.body}
+        self.outcome = "preflight" if method == "OPTIONS" else "unrouted"
+        return self._resolvers[version].resolve(event, context)
+
+    def _resolver(self, resolver_class: type[ApiGatewayResolver]) -> ApiGatewayResolver:
+        # debug=False whatever POWERTOOLS_DEV says: debug mode prints whole events (bearer tokens,
+        # signatures) and returns tracebacks to the caller.
+        resolver = resolver_class(cors=self._cors, debug=False)
+
+        @resolver.route(ANY_PATH, method=list(ALLOWED_METHODS))
+        def vend_token() -> Response[str]:
+            event = resolver.current_event
+            check_content_type(event.headers)
+            request = parse_token_request(
+                event.body, bool(event.is_base64_encoded), max_body_bytes=self._max_body_bytes
+            )
+            caller = verified_caller(
+                event.raw_event["requestContext"], accepted=self._identity_source, api_id=self._api_id
+            )
+            self._logger.append_keys(
+                cache=request.cache_name,
+                topic=request.topic_name,
+                permission=request.permission.value,
+                caller=None if caller is None else caller.token_id,
+            )
+            token = self._vend(request, caller, self._deadline(resolver.lambda_context))
+            self.outcome = "vended"
+            return Response(status_code=200, content_type="application/json", body=token.model_dump_json())
+
+        @resolver.exception_handler(VendingError)
+        def vending_error(exc: VendingError) -> Response[str]:
+            return self._error(exc)
+
+        @resolver.exception_handler(Exception)
+        def unexpected_error(exc: Exception) -> Response[str]:
+            self._logger.exception("unexpected error")
+            self.outcome = ErrorCode.INTERNAL_ERROR
+            return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; please retry.")
+
+        return resolver
+
+    def _error(self, exc: VendingError) -> Response[str]:
+        """The ONE mapping from our exceptions to responses; every 5xx is logged with its cause."""
+        self.outcome = exc.code
+        if exc.status >= 500:
+            cause = exc.__cause__
+            self._logger.error(
+                "token request failed",
+                extra={
+                    "error": exc.code,
+                    "cause": exc.message,
+                    "cause_type": type(cause).__name__ if cause is not None else type(exc).__name__,
+                },
+            )
         if isinstance(exc, ConfigurationError):
-            logger.error("configuration error", extra={"cause": exc.message})
             return error_response(exc.status, exc.code, exc.public_message, headers=exc.headers)
         return error_response(exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers)
 
-    @resolver.exception_handler(Exception)
-    def unexpected_error(exc: Exception) -> Response[str]:
-        logger.exception("unexpected error")
-        return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; please retry.")
-
-    return resolver
+    def _deadline(self, context: Any) -> Deadline:
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining_ms is None:
+            return Deadline.after(self._default_budget)
+        return Deadline.for_invocation(remaining_ms())
 
 
 def check_content_type(headers: Mapping[str, str] | None) -> None:
@@ -124,28 +198,6 @@ def parse_token_request(body: str | None, is_base64_encoded: bool, *, max_body_b
         raise ValidationFailed("The request has missing or invalid fields.", details=field_errors(exc)) from None
 
 
-def caller_identity(event: Mapping[str, Any]) -> str | None:
-    """The caller as AWS verified it (JWT ``sub``, IAM principal, Lambda authorizer), never a client header."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
-    candidates = [
-        _dig(authorizer, "jwt", "claims", "sub"),  # HTTP API JWT authorizer (Cognito, ...)
-        _dig(authorizer, "iam", "userArn"),  # Function URL / HTTP API with AWS_IAM
-        _dig(authorizer, "claims", "sub"),  # REST API Cognito user pool authorizer
-        _dig(authorizer, "principalId"),  # REST API Lambda authorizer
-        _dig(context, "identity", "userArn"),  # REST API with AWS_IAM
-    ]
-    return next((value for value in candidates if isinstance(value, str) and value), None)
-
-
-def _dig(data: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(data, dict):  # events are parsed JSON: plain dicts
-            return None
-        data = data.get(part)
-    return data
-
-
 def error_response(
     status: int,
     code: str,
@@ -161,11 +213,3 @@ def error_response(
         body=body.model_dump_json(exclude_none=True),
         headers=headers or {},
     )
-
-
-def _budget_seconds(context: Any, default: float) -> float:
-    """Time left for Momento calls: the invocation's remaining time, less a margin to answer."""
-    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining_ms is None:
-        return default
-    return max(0.0, remaining_ms() / 1000 - 0.25)

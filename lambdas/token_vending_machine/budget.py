@@ -20,7 +20,7 @@ SECRET_CONNECT_TIMEOUT_SECONDS = 1.0
 SECRET_READ_TIMEOUT_SECONDS = 2.0
 SECRET_FETCH_TIMEOUT_SECONDS = SECRET_CONNECT_TIMEOUT_SECONDS + SECRET_READ_TIMEOUT_SECONDS
 # Kept back from the invocation's remaining time to serialise the answer, log and flush metrics.
-RESPONSE_HEADROOM_SECONDS = 1.0
+RESPONSE_HEADROOM_SECONDS = 0.25
 # API Gateway ends an integration after 29 s (REST) or 30 s (HTTP API): a Lambda behind it must answer sooner.
 API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
 

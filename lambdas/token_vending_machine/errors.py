@@ -63,7 +63,9 @@ class MethodNotAllowed(VendingError):
     code = ErrorCode.METHOD_NOT_ALLOWED
 
     def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
-        super().__init__(f"Method {method} is not allowed; use {', '.join(allowed)}.")
+        # Named back only when it looks like a method: the value is the caller's.
+        named = f"Method {method}" if method.isascii() and method.isalpha() and len(method) <= 16 else "This method"
+        super().__init__(f"{named} is not allowed; use {', '.join(allowed)}.")
         self.allowed = allowed
 
     @property
@@ -72,11 +74,15 @@ class MethodNotAllowed(VendingError):
 
 
 class Throttled(VendingError):
-    """Momento refused the call for the account's rate limit (5 auth calls per second)."""
+    """Too many token calls: Momento's account limit (5 auth calls per second) or this container's own."""
 
     status = 429
     code = ErrorCode.THROTTLED
     retry_after_seconds = 1
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class DependencyUnavailable(VendingError):
@@ -89,6 +95,13 @@ class DependencyUnavailable(VendingError):
     def __init__(self, message: str, *, code: ErrorCode = ErrorCode.MOMENTO_UNAVAILABLE) -> None:
         super().__init__(message)
         self.code = code
+
+
+class MomentoRefused(VendingError):
+    """Momento answered with an error that retrying will not change; no Retry-After invites one."""
+
+    status = 502
+    code = ErrorCode.MOMENTO_REFUSED
 
 
 class DeadlineExceeded(VendingError):

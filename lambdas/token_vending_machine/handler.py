@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 
 from token_vending_machine.app import build_vendor, create_handler
 from token_vending_machine.errors import ConfigurationError
-from token_vending_machine.names import SERVICE_NAME
+from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME
 from token_vending_machine.settings import load_settings
 
 logger = Logger(service=SERVICE_NAME)
@@ -20,8 +20,9 @@ except ConfigurationError as exc:
     logger.critical("cold start failed", extra={"cause": exc.message})
     raise
 
-_vendor = build_vendor(_settings)
-lambda_handler = create_handler(_settings, logger=logger, vendor=_vendor)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+_vendor = build_vendor(_settings, metrics=metrics, logger=logger)
+lambda_handler = create_handler(_settings, logger=logger, metrics=metrics, vendor=_vendor)
 
 try:
     # Present in Lambda's Python runtimes with SnapStart; a snapshot must not carry our gRPC

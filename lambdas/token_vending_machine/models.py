@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -17,8 +18,11 @@ from token_vending_machine.errors import ConfigurationError
 # characters and surrounding whitespace, which no real cache or topic name carries.
 MAX_NAME_LENGTH = 255
 
-
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Unicode categories no name needs and that hide what a name says: controls (C0 and C1), format
+# characters (zero-width spaces and joiners, bidi overrides, the BOM), surrogates, and line or
+# paragraph separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _check_momento_name(value: str) -> str:
@@ -26,8 +30,11 @@ def _check_momento_name(value: str) -> str:
         raise ValueError("must not be blank")
     if value != value.strip():
         raise ValueError("must not start or end with whitespace")
-    if _CONTROL_CHARACTER.search(value):
-        raise ValueError("must not contain control characters")
+    if value.isascii():
+        if _ASCII_CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+    elif any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in value):
+        raise ValueError("must not contain control, invisible formatting or bidi characters")
     return value
 
 

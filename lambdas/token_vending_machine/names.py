@@ -27,6 +27,9 @@ class Env(StrEnum):
     # The API Gateway API (HTTP or REST) the stack put in front: events that carry a caller identity
     # from any other API are refused. Unset for a Function URL, whose id the stack cannot know.
     FRONT_DOOR_API_ID = "FRONT_DOOR_API_ID"
+    # The one kind of caller identity the front door produces (any, none, jwt, iam, lambda): an event
+    # carrying another kind did not come through it.
+    IDENTITY_SOURCE = "IDENTITY_SOURCE"
     # Set by the AWS Parameters and Secrets Lambda Extension when it is attached: the secret is then
     # read through it over localhost, and boto3 is never imported.
     SECRETS_EXTENSION_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -44,6 +47,7 @@ class ErrorCode(StrEnum):
     THROTTLED = "throttled"
     MOMENTO_UNAVAILABLE = "momento_unavailable"
     MOMENTO_TIMEOUT = "momento_timeout"
+    MOMENTO_REFUSED = "momento_refused"
     SECRET_UNAVAILABLE = "secret_unavailable"
     CONFIGURATION_ERROR = "configuration_error"
     INTERNAL_ERROR = "internal_error"

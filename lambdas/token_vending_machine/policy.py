@@ -1,5 +1,8 @@
 """Who may have which token: the deployment's allowed caches, topics and permissions, and per-identity topics.
 
+With TOPICS_PER_IDENTITY, a caller's topics are "<namespace>" or "<namespace>:<anything>", the namespace
+being the verified identity with ``%`` and ``:`` percent-encoded (``Caller.namespace``).
+
 Cache and topic rules are names or case-sensitive glob patterns (``*`` allows any).
 """
 
@@ -8,11 +11,9 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from token_vending_machine.errors import Forbidden
+from token_vending_machine.identity import NAMESPACE_SEPARATOR, Caller
 from token_vending_machine.models import TokenRequest
 from token_vending_machine.settings import Settings
-
-# With TOPICS_PER_IDENTITY, a caller's topics are named "<identity>" or "<identity>:<anything>".
-IDENTITY_SEPARATOR = ":"
 
 
 class Policy:
@@ -22,7 +23,7 @@ class Policy:
         self._permissions = settings.allowed_permissions
         self._topics_per_identity = settings.topics_per_identity
 
-    def check(self, request: TokenRequest, identity: str | None) -> None:
+    def check(self, request: TokenRequest, caller: Caller | None) -> None:
         """Raise Forbidden, with the reason, unless policy grants this request to this caller."""
         if not _matches(request.cache_name, self._caches):
             raise Forbidden(f"Tokens for cache {request.cache_name!r} are not vended here.")
@@ -31,10 +32,14 @@ class Policy:
         if request.permission not in self._permissions:
             raise Forbidden(f"Permission {request.permission.value!r} is not granted here.")
         if self._topics_per_identity:
-            if identity is None:
+            if caller is None:
                 raise Forbidden("This deployment vends per-caller topics only to authenticated callers.")
-            if request.topic_name != identity and not request.topic_name.startswith(identity + IDENTITY_SEPARATOR):
-                raise Forbidden(f"Your topics are named {identity!r} or start with {identity + IDENTITY_SEPARATOR!r}.")
+            # Compared as text, never as a pattern: glob characters in an identity mean themselves.
+            namespace = caller.namespace
+            if request.topic_name != namespace and not request.topic_name.startswith(namespace + NAMESPACE_SEPARATOR):
+                raise Forbidden(
+                    f"Your topics are named {namespace!r} or start with {namespace + NAMESPACE_SEPARATOR!r}."
+                )
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from token_vending_machine.errors import ConfigurationError
+from token_vending_machine.identity import IdentitySource
 from token_vending_machine.models import Permission
 from token_vending_machine.names import Env
 
@@ -38,6 +39,7 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=8192, alias=Env.MAX_BODY_BYTES, ge=64, le=1_048_576)
     momento_call_rate_limit: float = Field(default=1.0, alias=Env.MOMENTO_CALL_RATE_LIMIT, ge=0, le=1000)
     front_door_api_id: str | None = Field(default=None, alias=Env.FRONT_DOOR_API_ID, pattern=r"^[a-z0-9]{10}$")
+    identity_source: IdentitySource = Field(default=IdentitySource.ANY, alias=Env.IDENTITY_SOURCE)
     secrets_extension_port: int | None = Field(default=None, alias=Env.SECRETS_EXTENSION_PORT, gt=0, lt=65536)
 
     @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "cors_allowed_origins", mode="before")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,8 +16,10 @@ from momento.auth.access_control.disposable_token_scopes import DisposableTokenS
 
 from token_vending_machine.adapters.momento import MomentoTokenIssuer
 from token_vending_machine.adapters.secrets import SecretStore
-from token_vending_machine.errors import MomentoRejectedKey
-from token_vending_machine.models import Permission, TokenRequest, VendedToken
+from token_vending_machine.budget import Deadline
+from token_vending_machine.errors import MomentoRejectedKey, Throttled
+from token_vending_machine.identity import Caller
+from token_vending_machine.models import MomentoKey, Permission, TokenRequest, VendedToken
 from token_vending_machine.policy import Policy
 
 _SCOPES: dict[Permission, Callable[[str, str], DisposableTokenScope]] = {
@@ -23,7 +28,44 @@ _SCOPES: dict[Permission, Callable[[str, str], DisposableTokenScope]] = {
     Permission.PUBLISH: DisposableTokenScopes.topic_publish_only,
 }
 
-ReuseKey = tuple[str, str, Permission, str | None]
+ReuseKey = tuple[str, str, Permission, Caller | None]
+
+
+class CallRateLimit:
+    """At most ``per_second`` Momento token calls per second in this container (0: no limit).
+
+    Momento allows an account 5 auth calls per second, shared by every app on it; this bounds what
+    one container may spend, so reserved concurrency times this rate bounds the whole deployment.
+    Bursts of up to ``max(1, per_second)`` calls pass at once (a token bucket).
+    """
+
+    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = per_second
+        self._capacity = max(1.0, per_second)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """A full allowance, as a new container has (a SnapStart restore is one)."""
+        self._tokens = self._capacity
+        self._updated = self._clock()
+
+    def acquire(self) -> None:
+        """Take one call's allowance, or raise Throttled saying when the next one is due."""
+        if self._rate <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+            self._updated = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            wait = (1 - self._tokens) / self._rate
+        raise Throttled(
+            "This vending machine is at its rate of new tokens; retry shortly.", retry_after_seconds=math.ceil(wait)
+        )
 
 
 class TokenReuse:
@@ -68,6 +110,7 @@ class TokenVendor:
         issuer: MomentoTokenIssuer,
         policy: Policy,
         reuse: TokenReuse,
+        rate_limit: CallRateLimit,
         token_expiry_seconds: int,
         metrics: Metrics | None = None,
     ) -> None:
@@ -75,48 +118,63 @@ class TokenVendor:
         self._issuer = issuer
         self._policy = policy
         self._reuse = reuse
+        self._rate_limit = rate_limit
         self._expiry = token_expiry_seconds
         self._metrics = metrics
+        self._reused_key: MomentoKey | None = None
 
-    def vend(self, request: TokenRequest, *, identity: str | None, budget_seconds: float) -> VendedToken:
-        """A token for exactly the requested cache, topic and permission; ``identity`` becomes its token id."""
-        self._policy.check(request, identity)
-        reuse_key: ReuseKey = (request.cache_name, request.topic_name, request.permission, identity)
+    def vend(self, request: TokenRequest, *, caller: Caller | None, deadline: Deadline) -> VendedToken:
+        """A token for exactly the requested cache, topic and permission; the caller's token id goes with it."""
+        self._policy.check(request, caller)
+        key = self._secrets.get(deadline)
+        self._forget_tokens_of_other_keys(key)
+        reuse_key: ReuseKey = (request.cache_name, request.topic_name, request.permission, caller)
         reused = self._reuse.get(reuse_key)
         if reused is not None:
             self._count("TokenReuseHits", MetricUnit.Count, 1)
             return reused
+        self._rate_limit.acquire()
         scope = _SCOPES[request.permission](request.cache_name, request.topic_name)
-        token = self._mint(scope, identity, budget_seconds)
+        token = self._mint(key, scope, None if caller is None else caller.token_id, deadline)
         self._reuse.put(reuse_key, token)
         return token
 
     def after_restore(self) -> None:
-        """After a SnapStart restore: new gRPC channel, fresh key, no tokens from before the snapshot."""
+        """After a SnapStart restore: new gRPC channel, fresh key, no tokens from before the snapshot, and
+        new random numbers (every restored copy would otherwise draw the same retry jitter)."""
+        random.seed()
         self._issuer.reset()
         self._secrets.forget()
         self._reuse.clear()
+        self._rate_limit.reset()
+
+    def _forget_tokens_of_other_keys(self, key: MomentoKey) -> None:
+        """After a rotation, tokens minted with the old key are not handed out again."""
+        if key != self._reused_key:
+            self._reuse.clear()
+            self._reused_key = key
 
     def _count(self, name: str, unit: MetricUnit, value: float) -> None:
         if self._metrics is not None:
             self._metrics.add_metric(name=name, unit=unit, value=value)
 
-    def _mint(self, scope: DisposableTokenScope, identity: str | None, budget_seconds: float) -> VendedToken:
-        key = self._secrets.get()
+    def _mint(
+        self, key: MomentoKey, scope: DisposableTokenScope, token_id: str | None, deadline: Deadline
+    ) -> VendedToken:
         started = time.monotonic()
         try:
             issued = self._issuer.issue(
-                key, scope, expires_in_seconds=self._expiry, token_id=identity, budget_seconds=budget_seconds
+                key, scope, expires_in_seconds=self._expiry, token_id=token_id, deadline=deadline
             )
         except MomentoRejectedKey:
             # The key may have been rotated since we cached it: read the secret once more, and
             # retry only if it changed (the same key would be rejected again).
-            fresh = self._secrets.get(force_refresh=True)
+            fresh = self._secrets.get(deadline, force_refresh=True)
             if fresh == key:
                 raise
-            remaining = budget_seconds - (time.monotonic() - started)
+            self._forget_tokens_of_other_keys(fresh)
             issued = self._issuer.issue(
-                fresh, scope, expires_in_seconds=self._expiry, token_id=identity, budget_seconds=remaining
+                fresh, scope, expires_in_seconds=self._expiry, token_id=token_id, deadline=deadline
             )
         self._count("MomentoCallLatency", MetricUnit.Milliseconds, (time.monotonic() - started) * 1000)
         return VendedToken(auth_token=issued.auth_token, expires_at=issued.expires_at)

@@ -289,6 +289,8 @@ class LocalStack:
         values: dict[str, str] = {**self._extra_settings, Env.SECRET_NAME: self.secret_name}
         if self._momento_local is not None:
             values[Env.MOMENTO_LOCAL_ENDPOINT] = self._momento_local.endpoint
+            # The local service has no account-wide limit to protect; real Momento keeps the function's default.
+            values.setdefault(Env.MOMENTO_CALL_RATE_LIMIT, "0")
         if self._token_expiry_seconds is not None:
             values[Env.TOKEN_EXPIRY_SECONDS] = str(self._token_expiry_seconds)
         try:

@@ -61,6 +61,8 @@ def make_handler(momento_local: Any, secrets_client: Any) -> Callable[..., Any]:
                 Env.SECRET_NAME: SECRET_NAME,
                 Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint,
                 Env.MOMENTO_TIMEOUT_SECONDS: "0.5",
+                # The local service has no account limit; tests of the function's own limit set it.
+                Env.MOMENTO_CALL_RATE_LIMIT: "0",
                 **env,
             }
         )

@@ -60,6 +60,71 @@ def http_events(draw: Any) -> dict[str, Any]:
     return event
 
 
+TEMPLATES = [
+    "function-url-post.json",
+    "test-event-1.json",
+    "http-api-jwt-authorizer.json",
+    "function-url-iam-cognito.json",
+    "rest-api-iam-cognito.json",
+]
+# Where a whole event may be odd: every field the function or Powertools reads, at any depth.
+FIELD_PATHS = [
+    ("body",),
+    ("isBase64Encoded",),
+    ("headers",),
+    ("multiValueHeaders",),
+    ("httpMethod",),
+    ("path",),
+    ("rawPath",),
+    ("version",),
+    ("requestContext",),
+    ("requestContext", "http"),
+    ("requestContext", "http", "method"),
+    ("requestContext", "http", "path"),
+    ("requestContext", "authorizer"),
+    ("requestContext", "authorizer", "jwt", "claims", "sub"),
+    ("requestContext", "authorizer", "iam"),
+    ("requestContext", "authorizer", "iam", "cognitoIdentity"),
+    ("requestContext", "identity"),
+    ("requestContext", "identity", "userArn"),
+    ("requestContext", "apiId"),
+    ("queryStringParameters",),
+    ("cookies",),
+]
+methods = st.sampled_from(["POST", "post", "TRACE", "", " ", "CONNECT", "OPTIONS", "GET", "P\u00d6ST"]) | st.text(
+    max_size=12
+)
+paths = st.sampled_from(["/", "/token\n", "/%0A", "", "//", "/\u2028", "/a/../b"]) | st.text(max_size=16)
+MISSING = object()
+
+
+def _set(event: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    *parents, last = path
+    for part in parents:
+        child = event.get(part)
+        if not isinstance(child, dict):
+            return
+        event = child
+    if value is MISSING:
+        event.pop(last, None)
+    else:
+        event[last] = value
+
+
+@st.composite
+def whole_events(draw: Any) -> dict[str, Any]:
+    """A real event with its method, path and body replaced, and any of its fields missing or mistyped."""
+    event = load_event(draw(st.sampled_from(TEMPLATES)))
+    version_2 = event.get("version") == "2.0"
+    _set(event, ("requestContext", "http", "method") if version_2 else ("httpMethod",), draw(methods))
+    _set(event, ("rawPath",) if version_2 else ("path",), draw(paths))
+    event["body"] = draw(st.none() | bodies | json_values)
+    event["isBase64Encoded"] = draw(st.booleans())
+    for path in draw(st.lists(st.sampled_from(FIELD_PATHS), max_size=4, unique=True)):
+        _set(event, path, draw(st.just(MISSING) | json_values))
+    return event
+
+
 def check_response(response: dict[str, Any], momento_local: Any) -> None:
     assert response["statusCode"] < 500
     body = json.loads(response["body"])
@@ -77,6 +142,15 @@ def check_response(response: dict[str, Any], momento_local: Any) -> None:
 @given(event=http_events())
 def test_arbitrary_http_events_get_json_4xx_or_an_allowed_token(make_handler, secret, momento_local, event):
     check_response(make_handler(**POLICY)(event, FakeLambdaContext()), momento_local)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=whole_events())
+def test_whole_events_of_any_shape_get_a_json_answer_below_500(make_handler, secret, momento_local, event):
+    response = make_handler(**POLICY)(event, FakeLambdaContext())
+
+    assert isinstance(response, dict)
+    check_response(response, momento_local)
 
 
 @PROPERTY_SETTINGS

@@ -57,6 +57,7 @@ def test_a_full_run_logs_no_key_token_or_secret(
             Env.MOMENTO_TIMEOUT_SECONDS: "0.2",
             Env.SECRET_MAX_AGE_SECONDS: "0",
             Env.TOKEN_REUSE_MIN_REMAINING: "1",
+            Env.MOMENTO_CALL_RATE_LIMIT: "0",
         }
     )
     handler = create_handler(

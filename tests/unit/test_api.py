@@ -4,16 +4,18 @@ import json
 
 import pytest
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, LambdaFunctionUrlResolver
 
 from tests.events import FakeLambdaContext, load_event, response_headers
-from token_vending_machine.api import build_app
+from token_vending_machine.api import TokenApi
+from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import (
     ConfigurationError,
     DeadlineExceeded,
     DependencyUnavailable,
+    MomentoRefused,
     Throttled,
 )
+from token_vending_machine.identity import Caller, IdentitySource
 from token_vending_machine.models import TokenRequest, VendedToken
 from token_vending_machine.names import ErrorCode
 
@@ -25,19 +27,18 @@ class FakeVend:
         self.identities: list[str | None] = []
         self.budgets: list[float] = []
 
-    def __call__(self, request: TokenRequest, identity: str | None, budget_seconds: float) -> VendedToken:
+    def __call__(self, request: TokenRequest, caller: Caller | None, deadline: Deadline) -> VendedToken:
         self.requests.append(request)
-        self.identities.append(identity)
-        self.budgets.append(budget_seconds)
+        self.identities.append(None if caller is None else caller.identity)
+        self.budgets.append(deadline.remaining())
         if self.failure is not None:
             raise self.failure
         return VendedToken(auth_token="fake-token", expires_at=1736622970)
 
 
 def resolve(event, vend, context=None, **options):
-    resolver = LambdaFunctionUrlResolver if event.get("version") == "2.0" else APIGatewayRestResolver
-    app = build_app(resolver, vend, Logger(service="test-api"), default_budget_seconds=7.0, **options)
-    response = app.resolve(event, context or FakeLambdaContext())
+    api = TokenApi(vend, Logger(service="test-api"), default_budget_seconds=7.0, **options)
+    response = api.handle(event, context or FakeLambdaContext())
     return response["statusCode"], response_headers(response), json.loads(response["body"])
 
 
@@ -136,14 +137,14 @@ def test_the_momento_budget_comes_from_the_invocation_time_left():
 
     resolve(load_event("function-url-post.json"), vend, FakeLambdaContext(remaining_ms=3000))
 
-    assert vend.budgets == [pytest.approx(2.75)]
+    assert vend.budgets == [pytest.approx(2.75, abs=0.05)]
 
 
 @pytest.mark.parametrize(
     ("name", "identity"),
     [
         ("http-api-jwt-authorizer.json", "8d7f1c2e-alice"),
-        ("function-url-iam-auth.json", "arn:aws:sts::123456789012:assumed-role/worker/session"),
+        ("function-url-iam-auth.json", "arn:aws:sts::123456789012:assumed-role/worker"),
         ("function-url-spoofed-identity-header.json", None),
         ("function-url-post.json", None),
     ],
@@ -241,7 +242,128 @@ def test_cors_headers_are_on_success_and_error_responses_alike(name, failure, st
 
 
 def resolve_raw(event, **options):
-    resolver = LambdaFunctionUrlResolver if event.get("version") == "2.0" else APIGatewayRestResolver
-    app = build_app(resolver, FakeVend(), Logger(service="test-api"), default_budget_seconds=7.0, **options)
-    response = app.resolve(event, FakeLambdaContext())
+    api = TokenApi(FakeVend(), Logger(service="test-api"), default_budget_seconds=7.0, **options)
+    response = api.handle(event, FakeLambdaContext())
     return response["statusCode"], response_headers(response), response.get("body")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [({"cacheName": "a", "topicName": "b"}, "object"), ([1], "array"), (7, "number"), (True, "boolean")],
+)
+def test_a_body_pasted_as_json_instead_of_text_is_a_400_that_says_so(body, kind):
+    event = load_event("error-body-pasted-as-object.json")
+    event["body"] = body
+
+    status, _, answer = resolve(event, FakeVend())
+
+    assert (status, answer["error"]) == (400, ErrorCode.BAD_REQUEST)
+    assert f"not a JSON {kind}" in answer["message"]
+    assert answer["details"] == [{"field": "body", "message": "must be a string"}]
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "status"),
+    [
+        ("error-method-trace.json", "TRACE", 405),
+        ("function-url-post.json", "BREW", 405),
+        ("function-url-post.json", "post\r\nX-Injected: 1", 405),
+        ("function-url-post.json", "", 400),
+        ("test-event-1.json", "TRACE", 405),
+        ("test-event-1.json", "", 400),
+    ],
+)
+def test_unknown_or_empty_methods_are_4xx(name, method, status):
+    event = load_event(name)
+    if event.get("version") == "2.0":
+        event["requestContext"]["http"]["method"] = method
+    else:
+        event["httpMethod"] = method
+
+    got, _, body = resolve(event, FakeVend())
+
+    assert got == status
+    assert "Injected" not in body["message"]
+
+
+@pytest.mark.parametrize("path", ["/token\n", "/a\r\nb", "/%0A", "/\u2028", ""])
+def test_any_path_reaches_the_one_route(path):
+    event = load_event("http-api-decoded-newline-path.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+
+    status, _, _ = resolve(event, FakeVend())
+
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda e: e["requestContext"].pop("http"), "requestContext.http"),
+        (lambda e: e["requestContext"]["http"].update(method=None), "requestContext.http.method"),
+        (lambda e: e.update(headers=["content-type"]), "headers"),
+        (lambda e: e.update(headers={"content-type": 5}), "headers.content-type"),
+        (lambda e: e.update(isBase64Encoded="yes"), "isBase64Encoded"),
+        (lambda e: e.update(rawPath=7), "rawPath"),
+    ],
+)
+def test_mistyped_event_fields_are_a_400_naming_them(change, field):
+    event = load_event("function-url-post.json")
+    change(event)
+
+    status, _, body = resolve(event, FakeVend())
+
+    assert (status, body["error"]) == (400, ErrorCode.BAD_REQUEST)
+    assert field in {detail["field"] for detail in body["details"]}
+
+
+def test_powertools_dev_mode_never_prints_events_or_returns_tracebacks(monkeypatch, capsys):
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    event = load_event("http-api-jwt-authorizer.json")
+    event["headers"]["authorization"] = "Bearer secret-bearer-value"
+
+    status, _, body = resolve(event, FakeVend(RuntimeError("boom")))
+
+    assert (status, body["error"]) == (500, ErrorCode.INTERNAL_ERROR)
+    assert "Traceback" not in json.dumps(body)
+    assert "secret-bearer-value" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (DependencyUnavailable("Momento is unavailable"), ErrorCode.MOMENTO_UNAVAILABLE),
+        (DeadlineExceeded("Momento did not answer in time"), ErrorCode.MOMENTO_TIMEOUT),
+        (ConfigurationError("secret 'x' is gone"), ErrorCode.CONFIGURATION_ERROR),
+    ],
+)
+def test_every_5xx_is_logged_with_its_cause(failure, code, caplog):
+    resolve(load_event("function-url-post.json"), FakeVend(failure))
+
+    logged = [r for r in caplog.records if r.getMessage() == "token request failed"]
+    assert len(logged) == 1
+    assert (logged[0].error, logged[0].cause) == (code, failure.message)
+
+
+def test_permanent_momento_refusals_do_not_invite_a_retry():
+    status, headers, body = resolve(load_event("function-url-post.json"), FakeVend(MomentoRefused("NOT_FOUND")))
+
+    assert (status, body["error"]) == (502, ErrorCode.MOMENTO_REFUSED)
+    assert "Retry-After" not in headers
+
+
+def test_a_forged_identity_is_refused_where_the_front_door_issues_none():
+    vend = FakeVend()
+
+    status, _, body = resolve(load_event("http-api-jwt-authorizer.json"), vend, identity_source=IdentitySource.NONE)
+
+    assert (status, body["error"]) == (403, ErrorCode.FORBIDDEN)
+    assert vend.requests == []
+
+
+def test_an_identity_from_another_api_is_refused():
+    status, _, _ = resolve(
+        load_event("http-api-jwt-authorizer.json"), FakeVend(), identity_source=IdentitySource.JWT, api_id="zzzzzzzzzz"
+    )
+
+    assert status == 403

@@ -40,6 +40,27 @@ def test_invalid_requests_name_the_fields_at_fault(document, fields):
     assert {detail["field"] for detail in field_errors(caught.value)} == fields
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "room\u200b1",  # zero-width space
+        "room\u200d1",  # zero-width joiner
+        "\u202eroom",  # right-to-left override
+        "room\u2066x\u2069",  # bidi isolates
+        "room\x851",  # C1 control (NEL)
+        "room\x9b1",  # C1 control (CSI)
+        "room\u20281",  # line separator
+        "\ufeffroom",  # byte order mark
+        "\u00a0room",  # leading no-break space
+    ],
+)
+def test_invisible_and_control_characters_are_refused_in_unicode_names_too(name):
+    with pytest.raises(ValidationError) as caught:
+        TokenRequest.model_validate({"cacheName": "chat", "topicName": name})
+
+    assert {detail["field"] for detail in field_errors(caught.value)} == {"topicName"}
+
+
 def test_field_errors_do_not_echo_the_input():
     with pytest.raises(ValidationError) as caught:
         TokenRequest.model_validate({"cacheName": "x" * 300, "topicName": "t"})

@@ -6,6 +6,7 @@ from pydantic import SecretStr
 
 from tests.unit.test_models import V2_KEY
 from token_vending_machine.adapters.momento import MomentoTokenIssuer
+from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.models import MomentoKey
 
@@ -23,6 +24,6 @@ def test_unusable_keys_are_configuration_errors(key, reason):
     issuer = MomentoTokenIssuer(timeout_seconds=1, max_attempts=1)
 
     with pytest.raises(ConfigurationError, match=reason) as caught:
-        issuer.issue(key, SCOPE, expires_in_seconds=60, budget_seconds=1)
+        issuer.issue(key, SCOPE, expires_in_seconds=60, deadline=Deadline.after(1))
 
     assert V2_KEY not in caught.value.message

@@ -1,5 +1,8 @@
+import pytest
+
+from token_vending_machine.errors import Throttled
 from token_vending_machine.models import Permission, VendedToken
-from token_vending_machine.vending import TokenReuse
+from token_vending_machine.vending import CallRateLimit, TokenReuse
 
 KEY = ("chat", "room-1", Permission.PUBLISH_SUBSCRIBE, None)
 
@@ -39,3 +42,35 @@ def test_the_cache_is_bounded_and_evicts_the_least_recently_used():
 
     assert reuse.get(("chat", "room-0", Permission.SUBSCRIBE, None)) is None
     assert reuse.get(("chat", f"room-{TokenReuse.MAX_ENTRIES}", Permission.SUBSCRIBE, None)) is not None
+
+
+def test_the_call_rate_limit_lets_a_burst_through_then_says_when_to_retry():
+    clock = Clock()
+    limit = CallRateLimit(2, clock=clock)
+    limit.acquire()
+    limit.acquire()
+
+    with pytest.raises(Throttled) as caught:
+        limit.acquire()
+
+    assert caught.value.retry_after_seconds == 1
+    clock.now += 0.5
+    limit.acquire()
+
+
+def test_a_slow_rate_asks_for_a_longer_wait():
+    clock = Clock()
+    limit = CallRateLimit(0.25, clock=clock)
+    limit.acquire()
+
+    with pytest.raises(Throttled) as caught:
+        limit.acquire()
+
+    assert caught.value.headers == {"Retry-After": "4"}
+
+
+def test_a_rate_of_zero_is_no_limit():
+    limit = CallRateLimit(0, clock=Clock())
+
+    for _ in range(1000):
+        limit.acquire()

@@ -1,10 +1,15 @@
 """The secret cache with an in-memory Secrets Manager and a controllable clock."""
 
+import threading
+import time
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from token_vending_machine.adapters.secrets import SecretsManagerSource, SecretStore
+from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
+from token_vending_machine.names import ErrorCode
 
 
 class FakeSecretsManager:
@@ -112,3 +117,123 @@ def test_a_malformed_secret_is_not_masked_by_the_cache(store, fake, clock):
 
     with pytest.raises(ConfigurationError):
         store.get()
+
+
+class BlockingSource:
+    """A source that answers only when the test lets it: a Secrets Manager that hangs."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.reads = 0
+        self.value = "key-1"
+
+    def read(self, secret_id: str) -> str:
+        self.reads += 1
+        self.release.wait(timeout=10)
+        return self.value
+
+
+class FailingSource:
+    def __init__(self) -> None:
+        self.reads = 0
+        self.failing = False
+
+    def read(self, secret_id: str) -> str:
+        self.reads += 1
+        if self.failing:
+            raise DependencyUnavailable("down", code=ErrorCode.SECRET_UNAVAILABLE)
+        return "key-1"
+
+
+def test_a_hanging_source_cannot_keep_a_caller_past_its_deadline():
+    source = BlockingSource()
+    store = SecretStore("s", max_age_seconds=300, source=source)
+
+    with pytest.raises(DependencyUnavailable) as caught:
+        store.get(Deadline.after(0.05))
+
+    assert caught.value.code == ErrorCode.SECRET_UNAVAILABLE
+    assert not source.release.is_set()  # answered while the read was still hanging
+    source.release.set()
+
+
+def test_a_forced_reread_is_bounded_by_the_deadline_too():
+    source = BlockingSource()
+    source.release.set()
+    store = SecretStore("s", max_age_seconds=300, source=source)
+    store.get()
+    source.release.clear()
+
+    with pytest.raises(DependencyUnavailable):
+        store.get(Deadline.after(0.05), force_refresh=True)
+    source.release.set()
+
+
+def test_during_an_outage_the_last_good_key_is_served_at_once_and_retried_with_backoff(clock):
+    source, stale = FailingSource(), []
+    store = SecretStore(
+        "s", max_age_seconds=300, source=source, clock=clock, on_stale_key=stale.append, retry_backoff_seconds=(1, 8)
+    )
+    store.get()
+    source.failing = True
+    clock.now += 301
+
+    keys = [store.get(Deadline.after(5)).api_key.get_secret_value() for _ in range(5)]
+
+    assert keys == ["key-1"] * 5
+    assert source.reads == 2  # the first stale call tried once; the rest waited out the backoff
+    assert len(stale) == 5
+    clock.now += 1
+    store.get(Deadline.after(5))
+    wait_for(lambda: source.reads == 3)  # a retry in the background, once the backoff is over
+
+
+def test_a_hanging_refresh_serves_the_last_good_key_and_stops_blocking_later_calls(clock):
+    source, stale = BlockingSource(), []
+    source.release.set()
+    store = SecretStore("s", max_age_seconds=300, source=source, clock=clock, on_stale_key=stale.append)
+    store.get()
+    source.release.clear()
+    clock.now += 301
+
+    first = store.get(Deadline.after(0.05))
+    second = store.get(Deadline.after(0.05))
+
+    assert first == second
+    assert first.api_key.get_secret_value() == "key-1"
+    assert source.reads == 2  # the second call did not start or wait for another read
+    assert stale == ["reading the secret is taking too long", ANY_REASON]
+    source.release.set()
+
+
+def test_the_source_recovering_ends_the_outage(clock):
+    source = FailingSource()
+    store = SecretStore("s", max_age_seconds=300, source=source, clock=clock, retry_backoff_seconds=(1, 8))
+    store.get()
+    source.failing = True
+    clock.now += 301
+    store.get()
+    source.failing = False
+    clock.now += 1
+
+    store.get()  # starts the background retry
+    wait_for(lambda: source.reads == 3)
+    clock.now += 1
+
+    assert store.get() is not None
+    assert source.reads == 3  # fresh again: no more reads
+
+
+class _AnyReason:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+
+ANY_REASON = _AnyReason()
+
+
+def wait_for(condition, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not met"
+        time.sleep(0.005)

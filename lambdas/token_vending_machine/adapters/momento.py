@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -21,17 +20,18 @@ from momento.errors import MomentoErrorCode
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
 from momento.utilities import ExpiresIn
 
+from token_vending_machine.budget import RETRY_BACKOFF_CAP_SECONDS, Deadline
 from token_vending_machine.errors import (
     BadRequest,
     ConfigurationError,
     DeadlineExceeded,
     DependencyUnavailable,
+    MomentoRefused,
     MomentoRejectedKey,
     Throttled,
     VendingError,
 )
 from token_vending_machine.models import MomentoKey, is_v2_api_key
-from token_vending_machine.budget import RETRY_BACKOFF_CAP_SECONDS
 
 _TRANSIENT = {
     MomentoErrorCode.SERVER_UNAVAILABLE,
@@ -78,13 +78,11 @@ class MomentoTokenIssuer:
         *,
         expires_in_seconds: int,
         token_id: str | None = None,
-        budget_seconds: float,
+        deadline: Deadline,
     ) -> IssuedToken:
-        """Mint a token, retrying transient failures until ``budget_seconds`` runs out."""
+        """Mint a token, retrying transient failures until ``deadline``."""
         with self._lock:
-            return self._loop.run_until_complete(
-                self._issue(key, scope, expires_in_seconds, token_id, time.monotonic() + budget_seconds)
-            )
+            return self._loop.run_until_complete(self._issue(key, scope, expires_in_seconds, token_id, deadline))
 
     async def _issue(
         self,
@@ -92,13 +90,13 @@ class MomentoTokenIssuer:
         scope: DisposableTokenScope,
         expires_in_seconds: int,
         token_id: str | None,
-        deadline: float,
+        deadline: Deadline,
     ) -> IssuedToken:
         client = await self._client_for(key)
         props = DisposableTokenProps(token_id=token_id) if token_id else None
         last_failure: VendingError = DeadlineExceeded("Momento did not answer in time.")
         for attempt in range(self._max_attempts):
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
                 break
             try:
@@ -117,7 +115,7 @@ class MomentoTokenIssuer:
                 if response.error_code not in _TRANSIENT:
                     raise last_failure
             backoff = random.uniform(0, min(RETRY_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
-            if attempt + 1 < self._max_attempts and time.monotonic() + backoff < deadline:
+            if attempt + 1 < self._max_attempts and backoff < deadline.remaining():
                 await asyncio.sleep(backoff)
         raise last_failure
 
@@ -183,4 +181,5 @@ def _translate(error: GenerateDisposableToken.Error) -> VendingError:
         return DeadlineExceeded("Momento did not answer in time; try again shortly.")
     if code in _TRANSIENT:
         return DependencyUnavailable("Momento is unavailable; try again shortly.")
-    return DependencyUnavailable(f"Momento failed the request ({code.name}).")
+    # NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, CANCELLED, UNKNOWN...: the same call would fail again.
+    return MomentoRefused(f"Momento refused the request ({code.name}); retrying will not help.")

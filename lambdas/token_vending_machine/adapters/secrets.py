@@ -13,22 +13,26 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
-from token_vending_machine.models import MomentoKey, parse_secret
-from token_vending_machine.names import ErrorCode
 from token_vending_machine.budget import (
     SECRET_CONNECT_TIMEOUT_SECONDS,
     SECRET_FETCH_TIMEOUT_SECONDS,
     SECRET_READ_TIMEOUT_SECONDS,
+    Deadline,
 )
+from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
+from token_vending_machine.models import MomentoKey, parse_secret
+from token_vending_machine.names import ErrorCode
 
 # Secrets Manager error codes that mean "try again later", not "the set-up is wrong".
 _TRANSIENT_CODES = {"ThrottlingException", "InternalServiceError", "RequestTimeout", "ServiceUnavailable"}
@@ -126,7 +130,14 @@ class _Cached:
 
 
 class SecretStore:
-    """Reads the key named by ``secret_id`` (a name or an ARN) and keeps it for ``max_age_seconds``."""
+    """Reads the key named by ``secret_id`` (a name or an ARN) and keeps it for ``max_age_seconds``.
+
+    Reads run on a thread of their own, so a caller waits no longer than its deadline whatever the
+    source does. Once a key has been read, a source that fails or is slow does not stop vending: the
+    last good key is served at once (``on_stale_key`` says why) and the source is retried in the
+    background of later calls, with exponential backoff. A secret that is gone or malformed is not
+    outlived: the key is dropped and the next call reports the configuration error.
+    """
 
     def __init__(
         self,
@@ -135,26 +146,96 @@ class SecretStore:
         max_age_seconds: float,
         source: SecretSource,
         clock: Callable[[], float] = time.monotonic,
+        on_stale_key: Callable[[str], None] | None = None,
+        retry_backoff_seconds: tuple[float, float] = (1.0, 60.0),
     ) -> None:
         self._secret_id = secret_id
         self._max_age = max_age_seconds
         self._source = source
         self._clock = clock
+        self._on_stale_key = on_stale_key
+        self._backoff_base, self._backoff_cap = retry_backoff_seconds
+        self._lock = threading.Lock()
         self._cached: _Cached | None = None
+        self._reading: Future[MomentoKey] | None = None
+        self._failures = 0
+        self._retry_at = 0.0
 
-    def get(self, *, force_refresh: bool = False) -> MomentoKey:
-        cached = self._cached
-        if cached is not None and not force_refresh and self._clock() - cached.fetched_at < self._max_age:
-            return cached.key
-        try:
-            key = parse_secret(self._source.read(self._secret_id))
-        except DependencyUnavailable:
-            if cached is None:
-                raise
-            return cached.key
-        self._cached = _Cached(key, self._clock())
-        return key
+    def get(self, deadline: Deadline | None = None, *, force_refresh: bool = False) -> MomentoKey:
+        """The key; with ``force_refresh``, a key read anew (the cached one is then no answer)."""
+        with self._lock:
+            cached = None if force_refresh else self._cached
+            if cached is not None and self._clock() - cached.fetched_at < self._max_age:
+                return cached.key
+            if cached is not None and self._failures:
+                # The source is failing: the last good key now; another read once the backoff is over.
+                if self._clock() >= self._retry_at:
+                    self._start_read()
+                reading = None
+            else:
+                reading = self._start_read()
+        if reading is None:
+            assert cached is not None
+            return self._stale(cached, "the secret could not be read lately; retrying in the background")
+        return self._wait(reading, deadline, fallback=cached)
 
     def forget(self) -> None:
-        """Drop the cached key (after a SnapStart restore, say), so the next get() reads it again."""
-        self._cached = None
+        """Drop the cached key and any failure history (after a SnapStart restore, say)."""
+        with self._lock:
+            self._cached = None
+            self._reading = None
+            self._failures = 0
+
+    def _wait(self, reading: Future[MomentoKey], deadline: Deadline | None, fallback: _Cached | None) -> MomentoKey:
+        # With a key to fall back on, wait no longer than one read may take.
+        limit = SECRET_FETCH_TIMEOUT_SECONDS if fallback is not None else None
+        if deadline is not None:
+            limit = deadline.remaining() if limit is None else min(limit, deadline.remaining())
+        try:
+            return reading.result(timeout=limit)
+        except FutureTimeout:
+            self._record_failure()
+            if fallback is not None:
+                return self._stale(fallback, "reading the secret is taking too long")
+            raise _unavailable("Reading the secret took too long") from None
+        except DependencyUnavailable as exc:
+            if fallback is not None:
+                return self._stale(fallback, exc.message)
+            raise
+
+    def _stale(self, cached: _Cached, reason: str) -> MomentoKey:
+        if self._on_stale_key is not None:
+            self._on_stale_key(reason)
+        return cached.key
+
+    def _start_read(self) -> Future[MomentoKey]:
+        """The read in progress, or a new one. Called with the lock held."""
+        if self._reading is None or self._reading.done():
+            self._reading = Future()
+            threading.Thread(target=self._read, args=(self._reading,), name="secret-read", daemon=True).start()
+        return self._reading
+
+    def _read(self, result: Future[MomentoKey]) -> None:
+        try:
+            key = parse_secret(self._source.read(self._secret_id))
+        except DependencyUnavailable as exc:
+            self._record_failure()
+            result.set_exception(exc)
+        except ConfigurationError as exc:
+            with self._lock:
+                self._cached = None
+                self._failures = 0
+            result.set_exception(exc)
+        except BaseException as exc:  # a bug: the waiting request reports it
+            result.set_exception(exc)
+        else:
+            with self._lock:
+                self._cached = _Cached(key, self._clock())
+                self._failures = 0
+            result.set_result(key)
+
+    def _record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            backoff = min(self._backoff_cap, self._backoff_base * 2 ** (self._failures - 1))
+            self._retry_at = self._clock() + backoff
