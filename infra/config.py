@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aws_cdk.aws_logs import RetentionDays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
+from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS, function_timeout_seconds
 from token_vending_machine.names import Env
 from token_vending_machine.settings import MAX_TOKEN_EXPIRY_SECONDS, Settings
 
@@ -42,6 +51,7 @@ CONTEXT_OF_ENV: dict[str, Context] = {
     Env.TOKEN_EXPIRY_SECONDS: Context.TOKEN_EXPIRY_SECONDS,
     Env.MOMENTO_TIMEOUT_SECONDS: Context.MOMENTO_TIMEOUT_SECONDS,
     Env.MOMENTO_MAX_ATTEMPTS: Context.MOMENTO_MAX_ATTEMPTS,
+    Env.MOMENTO_CALL_RATE_LIMIT: Context.MOMENTO_CALL_RATE_LIMIT,
     Env.ALLOWED_CACHES: Context.ALLOWED_CACHES,
     Env.ALLOWED_TOPICS: Context.ALLOWED_TOPICS,
     Env.ALLOWED_PERMISSIONS: Context.ALLOWED_PERMISSIONS,
@@ -52,6 +62,9 @@ CONTEXT_OF_ENV: dict[str, Context] = {
 }
 # Stands in for the secret's ARN (a deploy-time token) while the Lambda's model checks the environment.
 _SECRET_NAME_AT_SYNTH = "resolved-at-deploy-time"
+# An IAM role's ARN, in any partition; the path is part of the name.
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+API_GATEWAY_FRONT_DOORS = (FrontDoor.HTTP_API, FrontDoor.REST_API)
 
 
 def _field_default(name: str) -> Any:
@@ -94,10 +107,13 @@ class StackConfig(BaseModel):
     cors_allowed_origins: tuple[str, ...] = Field(
         default=("*",), validation_alias=Context.CORS_ALLOWED_ORIGINS, min_length=1
     )
-    # Momento allows 5 auth operations per second per account: more would only turn into 429s downstream.
+    # API Gateway stage throttling. Momento allows 5 auth operations per second per account: more would
+    # only turn into 429s downstream.
     throttling_rate_limit: float = Field(default=5, validation_alias=Context.THROTTLING_RATE_LIMIT, gt=0)
     throttling_burst_limit: int = Field(default=10, validation_alias=Context.THROTTLING_BURST_LIMIT, ge=0)
-    reserved_concurrency: int | None = Field(default=5, validation_alias=Context.RESERVED_CONCURRENCY, ge=1)
+    # The Function URL's only cap. With the function's own momentoCallRateLimit (1/s per container), 3 containers
+    # spend at most 3 of the account's 5 Momento auth calls per second, leaving 2 for other apps.
+    reserved_concurrency: int | None = Field(default=3, validation_alias=Context.RESERVED_CONCURRENCY, ge=1)
     memory_size: int = Field(default=256, validation_alias=Context.MEMORY_SIZE, ge=128, le=10240)
     token_expiry_seconds: int = Field(
         default=_field_default("token_expiry_seconds"),
@@ -113,6 +129,9 @@ class StackConfig(BaseModel):
     )
     momento_max_attempts: int = Field(
         default=_field_default("momento_max_attempts"), validation_alias=Context.MOMENTO_MAX_ATTEMPTS, ge=1, le=10
+    )
+    momento_call_rate_limit: float = Field(
+        default=_field_default("momento_call_rate_limit"), validation_alias=Context.MOMENTO_CALL_RATE_LIMIT, ge=0
     )
     log_level: str = Field(default="INFO", validation_alias=Context.LOG_LEVEL)
     log_retention_days: int = Field(default=30, validation_alias=Context.LOG_RETENTION_DAYS)
@@ -136,6 +155,10 @@ class StackConfig(BaseModel):
     # Caller identity: an HTTP API JWT authorizer (issuer URL + accepted audiences).
     jwt_issuer: str | None = Field(default=None, validation_alias=Context.JWT_ISSUER, pattern=r"^https://\S+$")
     jwt_audience: tuple[str, ...] = Field(default=(), validation_alias=Context.JWT_AUDIENCE)
+    # Caller identity: roles granted both invoke permissions on an AWS_IAM Function URL.
+    invoker_role_arns: tuple[Annotated[str, StringConstraints(pattern=_ROLE_ARN)], ...] = Field(
+        default=(), validation_alias=Context.INVOKER_ROLE_ARNS
+    )
     # Cold start and observability.
     secrets_extension: bool = Field(default=True, validation_alias=Context.SECRETS_EXTENSION)
     snap_start: bool = Field(default=False, validation_alias=Context.SNAP_START)
@@ -154,7 +177,9 @@ class StackConfig(BaseModel):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
 
-    @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "jwt_audience", mode="before")
+    @field_validator(
+        "allowed_caches", "allowed_topics", "allowed_permissions", "jwt_audience", "invoker_role_arns", mode="before"
+    )
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
@@ -213,6 +238,64 @@ class StackConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _front_door_options_fit(self) -> StackConfig:
+        """An option the chosen front door would ignore is refused: ignored options have left endpoints public."""
+        explicit = self.model_fields_set
+        if self.front_door in API_GATEWAY_FRONT_DOORS:
+            if "function_url_auth" in explicit:
+                raise ValueError(
+                    f"{Context.FUNCTION_URL_AUTH} applies only to {Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL}; "
+                    f"with {Context.FRONT_DOOR}={self.front_door} it would be ignored and the API left public. "
+                    f"Use {Context.JWT_ISSUER} + {Context.JWT_AUDIENCE} ({Context.FRONT_DOOR}={FrontDoor.HTTP_API}) "
+                    f"or {Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL} with {Context.FUNCTION_URL_AUTH}="
+                    f"{FunctionUrlAuth.AWS_IAM}"
+                )
+            if "reserved_concurrency" in explicit and self.reserved_concurrency is not None:
+                raise ValueError(
+                    f"{Context.RESERVED_CONCURRENCY} applies only to {Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL}; "
+                    f"{Context.FRONT_DOOR}={self.front_door} is limited by {Context.THROTTLING_RATE_LIMIT} and "
+                    f"{Context.THROTTLING_BURST_LIMIT} at the stage"
+                )
+        else:
+            throttling = [
+                str(key)
+                for key, name in (
+                    (Context.THROTTLING_RATE_LIMIT, "throttling_rate_limit"),
+                    (Context.THROTTLING_BURST_LIMIT, "throttling_burst_limit"),
+                )
+                if name in explicit
+            ]
+            if throttling:
+                raise ValueError(
+                    f"{' and '.join(throttling)}: API Gateway stage throttling, for {Context.FRONT_DOOR}="
+                    f"{FrontDoor.HTTP_API} or {FrontDoor.REST_API} only; a Function URL has no stage and would ignore "
+                    f"it: limit it with {Context.RESERVED_CONCURRENCY} and {Context.MOMENTO_CALL_RATE_LIMIT}"
+                )
+        if self.invoker_role_arns and not (
+            self.front_door is FrontDoor.FUNCTION_URL and self.function_url_auth is FunctionUrlAuth.AWS_IAM
+        ):
+            raise ValueError(
+                f"{Context.INVOKER_ROLE_ARNS} grants invoke permissions on an IAM-authenticated Function URL: it "
+                f"needs {Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL} and {Context.FUNCTION_URL_AUTH}="
+                f"{FunctionUrlAuth.AWS_IAM}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fits_the_api_gateway_limit(self) -> StackConfig:
+        """Behind API Gateway the function must be able to answer before the integration gives up."""
+        timeout, limit = self.function_timeout_seconds, API_GATEWAY_INTEGRATION_LIMIT_SECONDS
+        if self.front_door in API_GATEWAY_FRONT_DOORS and timeout > limit:
+            raise ValueError(
+                f"{Context.MOMENTO_TIMEOUT_SECONDS}={self.momento_timeout_seconds:g} and "
+                f"{Context.MOMENTO_MAX_ATTEMPTS}={self.momento_max_attempts} make a {timeout} s Lambda timeout, "
+                f"longer than API Gateway's {limit} s integration limit ({Context.FRONT_DOOR}={self.front_door}): "
+                f"callers would get API Gateway's 504 instead of the function's answer. Lower "
+                f"{Context.MOMENTO_TIMEOUT_SECONDS} or {Context.MOMENTO_MAX_ATTEMPTS}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _the_function_accepts_it(self) -> StackConfig:
         """Fail `cdk synth`, not the cold start: the Lambda's own model reads the environment we will set."""
         try:
@@ -233,6 +316,7 @@ class StackConfig(BaseModel):
             Env.TOKEN_EXPIRY_SECONDS: self.token_expiry_seconds,
             Env.MOMENTO_TIMEOUT_SECONDS: float(self.momento_timeout_seconds),
             Env.MOMENTO_MAX_ATTEMPTS: self.momento_max_attempts,
+            Env.MOMENTO_CALL_RATE_LIMIT: float(self.momento_call_rate_limit),
             Env.ALLOWED_CACHES: self.allowed_caches,
             Env.ALLOWED_TOPICS: self.allowed_topics,
             Env.ALLOWED_PERMISSIONS: self.allowed_permissions,
@@ -243,6 +327,13 @@ class StackConfig(BaseModel):
             Env.MAX_BODY_BYTES: self.max_body_bytes,
         }
         return {name.value: _env_value(value) for name, value in values.items()}
+
+    @property
+    def function_timeout_seconds(self) -> int:
+        """The Lambda timeout, derived in ``budget.py`` from the same numbers as each request's deadline."""
+        return function_timeout_seconds(
+            momento_timeout_seconds=self.momento_timeout_seconds, momento_max_attempts=self.momento_max_attempts
+        )
 
     @property
     def verifies_caller(self) -> bool:

@@ -29,6 +29,8 @@ class Context(StrEnum):
     SECRET_MAX_AGE_SECONDS = "secretMaxAgeSeconds"
     MOMENTO_TIMEOUT_SECONDS = "momentoTimeoutSeconds"
     MOMENTO_MAX_ATTEMPTS = "momentoMaxAttempts"
+    # Momento token calls per second per container (0: no limit); the ceiling is this x reservedConcurrency.
+    MOMENTO_CALL_RATE_LIMIT = "momentoCallRateLimit"
     LOG_LEVEL = "logLevel"
     LOG_RETENTION_DAYS = "logRetentionDays"
     # Policy: what a caller may ask for (the function's ALLOWED_* and related settings).
@@ -41,6 +43,8 @@ class Context(StrEnum):
     # Caller identity: an HTTP API JWT authorizer.
     JWT_ISSUER = "jwtIssuer"
     JWT_AUDIENCE = "jwtAudience"
+    # Caller identity: IAM roles (ARNs) the stack lets invoke an AWS_IAM Function URL.
+    INVOKER_ROLE_ARNS = "invokerRoleArns"
     # Cold start and observability.
     SECRETS_EXTENSION = "secretsExtension"
     SNAP_START = "snapStart"
@@ -70,3 +74,5 @@ class Output(StrEnum):
     ENDPOINT_URL = "EndpointUrl"
     SECRET_ARN = "SecretArn"
     FUNCTION_NAME = "FunctionName"
+    # Only with functionUrlAuth=AWS_IAM: the identity policy a caller's role needs, ready to attach.
+    INVOKER_POLICY = "InvokerPolicy"

@@ -8,6 +8,7 @@ import pytest
 
 from infra.config import CONTEXT_OF_ENV, StackConfig
 from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
+from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS
 from token_vending_machine.names import Env
 from token_vending_machine.settings import Settings, load_settings
 
@@ -25,7 +26,8 @@ def test_defaults_ship_a_function_url_that_creates_its_secret() -> None:
     assert defaults.function_url_auth is FunctionUrlAuth.NONE
     assert defaults.creates_secret
     assert defaults.cors_allowed_origins == ("*",)
-    assert (defaults.memory_size, defaults.reserved_concurrency, defaults.log_retention_days) == (256, 5, 30)
+    assert (defaults.memory_size, defaults.reserved_concurrency, defaults.log_retention_days) == (256, 3, 30)
+    assert defaults.invoker_role_arns == ()
     assert (defaults.secrets_extension, defaults.snap_start, defaults.tracing) == (True, False, True)
     assert defaults.jwt_issuer is None and not defaults.verifies_caller
 
@@ -129,6 +131,7 @@ def test_topics_per_identity_with_a_verified_caller() -> None:
 def test_command_line_strings_are_coerced() -> None:
     parsed = config(
         **{
+            Context.FRONT_DOOR: FrontDoor.REST_API,
             Context.MEMORY_SIZE: "1024",
             Context.THROTTLING_RATE_LIMIT: "2.5",
             Context.CORS_ALLOWED_ORIGINS: "https://a.example, https://b.example",
@@ -178,3 +181,130 @@ def test_unknown_keys_are_ignored_but_known_ones_are_all_read() -> None:
     read: list[str] = []
     StackConfig.from_context(lambda key: read.append(key))
     assert set(read) == {key.value for key in Context}
+
+
+# --- Rate limits on the default deployment (issue 10, point 17) ---------------------------------------
+
+
+def test_default_deployment_spends_at_most_3_of_the_accounts_5_momento_calls_per_second() -> None:
+    """GIVEN the defaults, THEN reserved concurrency x the per-container limiter leaves 2 calls/s to other apps."""
+    defaults = config()
+    assert defaults.momento_call_rate_limit == Settings.model_fields["momento_call_rate_limit"].default == 1.0
+    assert defaults.reserved_concurrency == 3
+    assert defaults.momento_call_rate_limit * defaults.reserved_concurrency <= 5 - 2
+    assert defaults.function_environment[Env.MOMENTO_CALL_RATE_LIMIT] == "1"
+
+
+@pytest.mark.parametrize(("value", "environment"), [("0", "0"), ("0.5", "0.5"), ("2", "2")])
+def test_momento_call_rate_limit_reaches_the_function(value: str, environment: str) -> None:
+    parsed = config(**{Context.MOMENTO_CALL_RATE_LIMIT: value})
+    assert parsed.function_environment[Env.MOMENTO_CALL_RATE_LIMIT] == environment
+    assert load_settings({**parsed.function_environment, Env.SECRET_NAME: "s"}).momento_call_rate_limit == float(value)
+
+
+@pytest.mark.parametrize("value", ["-1", "fast", "5000"])
+def test_bad_momento_call_rate_limit_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ValueError, match=Context.MOMENTO_CALL_RATE_LIMIT):
+        config(**{Context.MOMENTO_CALL_RATE_LIMIT: value})
+
+
+# --- No option silently ignored (point 5) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("front_door", [FrontDoor.HTTP_API, FrontDoor.REST_API])
+@pytest.mark.parametrize("auth", [FunctionUrlAuth.AWS_IAM, FunctionUrlAuth.NONE])
+def test_function_url_auth_with_an_api_front_door_is_refused(front_door: FrontDoor, auth: FunctionUrlAuth) -> None:
+    """It was ignored, and `functionUrlAuth=AWS_IAM frontDoor=httpApi` deployed a public API."""
+    with pytest.raises(ValueError, match=f"{Context.FUNCTION_URL_AUTH} applies only to {Context.FRONT_DOOR}="):
+        config(**{Context.FRONT_DOOR: front_door, Context.FUNCTION_URL_AUTH: auth})
+
+
+@pytest.mark.parametrize("front_door", [FrontDoor.HTTP_API, FrontDoor.REST_API])
+def test_reserved_concurrency_with_an_api_front_door_is_refused(front_door: FrontDoor) -> None:
+    with pytest.raises(ValueError, match=f"{Context.RESERVED_CONCURRENCY}.*{Context.THROTTLING_RATE_LIMIT}"):
+        config(**{Context.FRONT_DOOR: front_door, Context.RESERVED_CONCURRENCY: "4"})
+    # Saying "none" asks for what happens anyway.
+    assert config(**{Context.FRONT_DOOR: front_door, Context.RESERVED_CONCURRENCY: "none"}).reserved_concurrency is None
+
+
+@pytest.mark.parametrize("key", [Context.THROTTLING_RATE_LIMIT, Context.THROTTLING_BURST_LIMIT])
+def test_stage_throttling_with_a_function_url_is_refused(key: Context) -> None:
+    with pytest.raises(ValueError, match=f"{key}.*{Context.RESERVED_CONCURRENCY}.*{Context.MOMENTO_CALL_RATE_LIMIT}"):
+        config(**{key: "2"})
+
+
+def test_front_door_options_are_accepted_where_they_apply() -> None:
+    assert (
+        config(**{Context.FRONT_DOOR: FrontDoor.REST_API, Context.THROTTLING_RATE_LIMIT: "2"}).throttling_rate_limit
+        == 2
+    )
+    assert config(**{Context.RESERVED_CONCURRENCY: "2", Context.FUNCTION_URL_AUTH: "AWS_IAM"}).reserved_concurrency == 2
+
+
+# --- Who may invoke an AWS_IAM Function URL (point 3) ---------------------------------------------------
+
+ROLE = "arn:aws:iam::111122223333:role/tvm-callers"
+PARTNER_ROLE = "arn:aws:iam::444455556666:role/partner/tvm"
+
+
+def test_invoker_role_arns_are_read_as_a_list() -> None:
+    parsed = config(**{Context.FUNCTION_URL_AUTH: "AWS_IAM", Context.INVOKER_ROLE_ARNS: f"{ROLE}, {PARTNER_ROLE}"})
+    assert parsed.invoker_role_arns == (ROLE, PARTNER_ROLE)
+    as_list = config(**{Context.FUNCTION_URL_AUTH: "AWS_IAM", Context.INVOKER_ROLE_ARNS: [ROLE]})
+    assert as_list.invoker_role_arns == (ROLE,)
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {},
+        {Context.FUNCTION_URL_AUTH: "NONE"},
+        {Context.FRONT_DOOR: FrontDoor.HTTP_API},
+        {Context.FRONT_DOOR: FrontDoor.REST_API},
+    ],
+)
+def test_invoker_role_arns_need_an_iam_function_url(context: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match=f"{Context.INVOKER_ROLE_ARNS}.*{Context.FUNCTION_URL_AUTH}=AWS_IAM"):
+        config(**context, **{Context.INVOKER_ROLE_ARNS: ROLE})
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:role/",
+        "arn:aws:iam::1111:role/short-account",
+        "arn:aws:sts::111122223333:assumed-role/tvm-callers/session",
+        "tvm-callers",
+    ],
+)
+def test_invoker_role_arns_must_be_role_arns(arn: str) -> None:
+    with pytest.raises(ValueError, match=Context.INVOKER_ROLE_ARNS):
+        config(**{Context.FUNCTION_URL_AUTH: "AWS_IAM", Context.INVOKER_ROLE_ARNS: arn})
+
+
+# --- One time budget (point 6) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("front_door", [FrontDoor.HTTP_API, FrontDoor.REST_API])
+def test_a_lambda_timeout_beyond_the_api_gateway_limit_is_refused(front_door: FrontDoor) -> None:
+    """GIVEN 8 s x 3 Momento attempts (a 33 s Lambda timeout), THEN API Gateway would cut the answer off at 29 s."""
+    slow = {Context.MOMENTO_TIMEOUT_SECONDS: "8", Context.MOMENTO_MAX_ATTEMPTS: "3"}
+    assert config(**slow).function_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS
+    with pytest.raises(
+        ValueError,
+        match=f"{Context.MOMENTO_TIMEOUT_SECONDS}=8 and {Context.MOMENTO_MAX_ATTEMPTS}=3 .* "
+        f"{API_GATEWAY_INTEGRATION_LIMIT_SECONDS} s integration limit",
+    ):
+        config(**{Context.FRONT_DOOR: front_door, **slow})
+
+
+def test_the_largest_budget_that_fits_behind_api_gateway_is_accepted() -> None:
+    fitting = config(
+        **{
+            Context.FRONT_DOOR: FrontDoor.HTTP_API,
+            Context.MOMENTO_TIMEOUT_SECONDS: "6",
+            Context.MOMENTO_MAX_ATTEMPTS: "3",
+        }
+    )
+    assert fitting.function_timeout_seconds <= API_GATEWAY_INTEGRATION_LIMIT_SECONDS
