@@ -21,12 +21,18 @@ EXAMPLE_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:momen
 EXAMPLE_KMS_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 EXAMPLE_JWT_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 EXAMPLE_JWT_AUDIENCE = "example-app-client-id"
+# A caller role in the stack's own account and one in a partner account (with a path).
+EXAMPLE_INVOKER_ROLE_ARNS = (
+    "arn:aws:iam::111122223333:role/tvm-callers",
+    "arn:aws:iam::444455556666:role/partner/tvm-callers",
+)
 
 VARIANTS: dict[str, dict[str, str]] = {
     "function-url": {Context.FRONT_DOOR: FrontDoor.FUNCTION_URL},
     "function-url-iam": {
         Context.FRONT_DOOR: FrontDoor.FUNCTION_URL,
         Context.FUNCTION_URL_AUTH: FunctionUrlAuth.AWS_IAM,
+        Context.INVOKER_ROLE_ARNS: ",".join(EXAMPLE_INVOKER_ROLE_ARNS),
     },
     "http-api": {Context.FRONT_DOOR: FrontDoor.HTTP_API},
     "rest-api": {Context.FRONT_DOOR: FrontDoor.REST_API},
@@ -51,6 +57,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         Context.FUNCTION_URL_AUTH: FunctionUrlAuth.AWS_IAM,
         Context.TOPICS_PER_IDENTITY: "true",
         Context.SNAP_START: "true",
+        Context.INVOKER_ROLE_ARNS: EXAMPLE_INVOKER_ROLE_ARNS[0],
     },
     "rest-api-snapstart-untraced": {
         Context.FRONT_DOOR: FrontDoor.REST_API,

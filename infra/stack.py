@@ -1,17 +1,19 @@
-"""One stack: the key's secret, the vending function, its front door, the grant between them, outputs."""
+"""One stack: the key's secret, the vending function, its front door, the grants around them, outputs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.config import StackConfig
-from infra.constructs.front_door import JwtAuthorizerConfig, build_front_door
+from infra.constructs.front_door import FunctionUrlFrontDoor, JwtAuthorizerConfig, build_front_door
 from infra.constructs.function import TokenVendingFunction
 from infra.constructs.secret import ApiKeySecret
-from infra.names import FrontDoor, Output
+from infra.names import FrontDoor, FunctionUrlAuth, Output
+from token_vending_machine.names import Env
 
 
 class TokenVendingMachineStack(Stack):
@@ -41,14 +43,15 @@ class TokenVendingMachineStack(Stack):
             momento_max_attempts=config.momento_max_attempts,
             log_level=config.log_level,
             log_retention=config.log_retention,
-            # API Gateway throttles at the stage; a Function URL has only concurrency to cap the rate.
+            # API Gateway throttles at the stage (config refuses reservedConcurrency there); a Function URL has
+            # only concurrency, with the function's own Momento call limiter, to cap the rate.
             reserved_concurrency=config.reserved_concurrency if config.front_door is FrontDoor.FUNCTION_URL else None,
             tracing=config.tracing,
             use_secrets_extension=config.secrets_extension,
             snap_start=config.snap_start,
         )
         secret.grant_read(vending.function)
-        front_door = build_front_door(
+        self.front_door = build_front_door(
             self,
             "FrontDoor",
             kind=config.front_door,
@@ -65,7 +68,29 @@ class TokenVendingMachineStack(Stack):
             ),
             tracing=config.tracing,
         )
+        # Added after the API exists: the API does not reference the function, so no cycle.
+        if self.front_door.api_id is not None:
+            vending.function.add_environment(Env.FRONT_DOOR_API_ID, self.front_door.api_id)
+        for role_arn in config.invoker_role_arns:
+            # An ArnPrincipal, not an imported Role: the grant goes into the function's resource policy and
+            # never attaches a policy to a role this stack does not own (perhaps in another account).
+            self.grant_invoke(iam.ArnPrincipal(role_arn))
 
-        CfnOutput(self, Output.ENDPOINT_URL, value=front_door.url, description="POST token requests here")
+        CfnOutput(self, Output.ENDPOINT_URL, value=self.front_door.url, description="POST token requests here")
         CfnOutput(self, Output.SECRET_ARN, value=secret.secret.secret_arn, description="The Momento API key's secret")
         CfnOutput(self, Output.FUNCTION_NAME, value=vending.function.function_name, description="The vending Lambda")
+        if isinstance(self.front_door, FunctionUrlFrontDoor) and self.front_door.auth is FunctionUrlAuth.AWS_IAM:
+            CfnOutput(
+                self,
+                Output.INVOKER_POLICY,
+                value=self.front_door.invoker_policy_json,
+                description="Attach to each caller's role: both actions are required to call the AWS_IAM Function URL",
+            )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call the AWS_IAM Function URL (both actions it needs, with their conditions)."""
+        if not isinstance(self.front_door, FunctionUrlFrontDoor):
+            raise ValueError(
+                "grant_invoke is for an AWS_IAM Function URL; an API Gateway front door authorizes callers itself"
+            )
+        return self.front_door.grant_invoke(grantee)

@@ -8,17 +8,25 @@ same ``corsAllowedOrigins``, so the two always agree.
 
 Callers can be verified before the function runs: SigV4 on the Function URL (``functionUrlAuth``) or
 a JWT authorizer on the HTTP API (``jwtIssuer`` + ``jwtAudience``).
+
+The function trusts the identity in ``requestContext``, so it must be reachable only through its front
+door. The API Gateway front doors expose ``api_id``, which the stack hands to the function (it refuses
+identity-bearing events from any other API); that id cannot reach the function behind a Function URL
+without a cycle (the URL resource references the function), so there IAM alone keeps direct
+invocations out: only callers granted through :meth:`FunctionUrlFrontDoor.grant_invoke` get in.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_authorizers import HttpJwtAuthorizer
@@ -26,6 +34,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.names import FrontDoor, FunctionUrlAuth
+from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS
 
 ALLOWED_METHODS = ("POST",)
 ALLOWED_HEADERS = ("content-type",)
@@ -33,6 +42,11 @@ ALLOWED_HEADERS = ("content-type",)
 SIGV4_HEADERS = ("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
 # The bearer token a browser client sends to an HTTP API with a JWT authorizer.
 BEARER_HEADERS = ("authorization",)
+# API Gateway waits this long for the function; synth refuses a Lambda timeout beyond it (infra/config.py).
+INTEGRATION_TIMEOUT = Duration.seconds(API_GATEWAY_INTEGRATION_LIMIT_SECONDS)
+# Behind a JWT authorizer on $default, preflights need routes of their own without it (the bare path too:
+# /{proxy+} needs at least one segment).
+PREFLIGHT_PATHS = ("/{proxy+}", "/")
 
 _PUBLIC_BY_DESIGN = (
     "The vending machine is public by design, like the original: callers are browsers and devices "
@@ -50,7 +64,30 @@ class JwtAuthorizerConfig:
     audience: tuple[str, ...]
 
 
+def invoker_policy_statements(function_arn: str) -> list[dict[str, Any]]:
+    """What a caller of an AWS_IAM Function URL needs (AWS requires both for Function URLs created since
+    October 2025): the same two statements ``grant_invoke_url`` grants, as text for operators."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Resource": function_arn,
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": FunctionUrlAuth.AWS_IAM.value}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": function_arn,
+            "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": True}},
+        },
+    ]
+
+
 class FunctionUrlFrontDoor(Construct):
+    """``api_id`` is None: the function cannot be told its URL's id without a dependency cycle."""
+
+    api_id: str | None = None
+
     def __init__(
         self,
         scope: Construct,
@@ -61,6 +98,8 @@ class FunctionUrlFrontDoor(Construct):
         cors_allowed_origins: tuple[str, ...],
     ) -> None:
         super().__init__(scope, construct_id)
+        self._function = function
+        self.auth = auth
         headers = ALLOWED_HEADERS + (SIGV4_HEADERS if auth is FunctionUrlAuth.AWS_IAM else ())
         function_url = lambda_.FunctionUrl(
             self,
@@ -74,6 +113,21 @@ class FunctionUrlFrontDoor(Construct):
             ),
         )
         self.url = function_url.url
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call the URL: ``lambda:InvokeFunctionUrl`` (``lambda:FunctionUrlAuthType`` =
+        AWS_IAM) and ``lambda:InvokeFunction`` (``lambda:InvokedViaFunctionUrl`` = true), on the function or
+        its ``live`` alias. aws-cdk-lib's ``grant_invoke_url`` grants exactly these two statements: in the
+        grantee's policy when the stack owns it, else in the function's resource policy (an ``ArnPrincipal``)."""
+        if self.auth is not FunctionUrlAuth.AWS_IAM:
+            raise ValueError(f"the Function URL's auth is {self.auth}: anyone may call it, there is nothing to grant")
+        return self._function.grant_invoke_url(grantee)
+
+    @property
+    def invoker_policy_json(self) -> str:
+        """The identity policy a caller's role needs, as JSON (deploy-time tokens resolved by CloudFormation)."""
+        document = {"Version": "2012-10-17", "Statement": invoker_policy_statements(self._function.function_arn)}
+        return Stack.of(self).to_json_string(document)
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -121,13 +175,14 @@ class HttpApiFrontDoor(Construct):
         jwt: JwtAuthorizerConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        integration = HttpLambdaIntegration("Vend", function, timeout=INTEGRATION_TIMEOUT)
         api = apigwv2.HttpApi(
             self,
             "Api",
             api_name=Stack.of(self).stack_name,
             description="Momento token vending machine",
-            default_integration=HttpLambdaIntegration("Vend", function),
-            # On every route; API Gateway still answers CORS preflights without asking for a token.
+            default_integration=integration,
+            # On $default, which also catches OPTIONS: the preflight routes below go without it.
             default_authorizer=(
                 HttpJwtAuthorizer("Jwt", jwt.issuer, jwt_audience=list(jwt.audience)) if jwt is not None else None
             ),
@@ -147,10 +202,29 @@ class HttpApiFrontDoor(Construct):
             access_log_settings=_HttpApiAccessLog(_access_log_group(self, log_retention)),
         )
         self.url = stage.url
+        self.api_id: str | None = api.api_id
         if jwt is None:
             Validations.of(api).acknowledge(
                 Acknowledgment(id="AwsSolutions-APIG4", reason=_PUBLIC_BY_DESIGN),
             )
+            return
+        # AWS's documented fix for CORS with an authorizer on $default: OPTIONS routes without authorization,
+        # with an integration; they outrank $default. A browser's preflight carries no credentials, by the spec.
+        for path in PREFLIGHT_PATHS:
+            for route in api.add_routes(
+                path=path,
+                methods=[apigwv2.HttpMethod.OPTIONS],
+                integration=integration,
+                authorizer=apigwv2.HttpNoneAuthorizer(),
+            ):
+                Validations.of(route).acknowledge(
+                    Acknowledgment(
+                        id="AwsSolutions-APIG4",
+                        reason="CORS preflight route: browsers send OPTIONS without credentials, so a JWT "
+                        "authorizer here would answer 401 and block every cross-origin request. It answers "
+                        "CORS headers only; POST stays behind the JWT authorizer on $default.",
+                    ),
+                )
 
 
 class RestApiFrontDoor(Construct):
@@ -172,6 +246,7 @@ class RestApiFrontDoor(Construct):
             "Api",
             handler=function,
             proxy=True,
+            integration_options=apigw.LambdaIntegrationOptions(timeout=INTEGRATION_TIMEOUT),
             rest_api_name=Stack.of(self).stack_name,
             description="Momento token vending machine",
             endpoint_types=[apigw.EndpointType.REGIONAL],
@@ -192,6 +267,7 @@ class RestApiFrontDoor(Construct):
             ),
         )
         self.url = api.url
+        self.api_id: str | None = api.rest_api_id
         if not tracing:
             Validations.of(api).acknowledge(
                 Acknowledgment(

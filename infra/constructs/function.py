@@ -17,8 +17,8 @@ from constructs import Construct
 
 from infra.bundling import python_function_code
 from infra.names import LIVE_ALIAS
-from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.budget import SECRET_FETCH_TIMEOUT_SECONDS, function_timeout_seconds
+from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
 
 # Newest Lambda Python runtime that aws-cdk-lib offers and that grpcio and pydantic-core ship
 # manylinux aarch64 wheels for (cp314).
@@ -39,7 +39,9 @@ EXTENSION_LOG_LEVELS = {
 def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: int) -> Duration:
     """The function's timeout, from the same numbers as each request's deadline (``budget.py``)."""
     return Duration.seconds(
-        function_timeout_seconds(momento_timeout_seconds=momento_timeout_seconds, momento_max_attempts=momento_max_attempts)
+        function_timeout_seconds(
+            momento_timeout_seconds=momento_timeout_seconds, momento_max_attempts=momento_max_attempts
+        )
     )
 
 

@@ -24,6 +24,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     Context.SECRET_MAX_AGE_SECONDS: "60",
     Context.MOMENTO_TIMEOUT_SECONDS: "1.5",
     Context.MOMENTO_MAX_ATTEMPTS: "2",
+    Context.MOMENTO_CALL_RATE_LIMIT: "0.5",
     Context.LOG_LEVEL: "debug",
     Context.LOG_RETENTION_DAYS: "7",
     Context.MOMENTO_ENDPOINT: "cell-4-us-west-2-1.prod.a.momentohq.com",

@@ -19,6 +19,7 @@ from infra.checks import (
 )
 from infra.config import CONTEXT_OF_ENV
 from infra.names import API_KEY_PARAMETER, LIVE_ALIAS, Output
+from token_vending_machine.budget import function_timeout_seconds
 from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.settings import Settings
 
@@ -30,6 +31,7 @@ IAM_FUNCTION_URL_VARIANTS = ["function-url-iam", "function-url-iam-snapstart"]
 HTTP_API_VARIANTS = ["http-api", "existing-secret-name", "http-api-jwt"]
 JWT_VARIANTS = ["http-api-jwt", "custom"]
 REST_API_VARIANTS = ["rest-api", "existing-secret-arn-cmk", "rest-api-snapstart-untraced"]
+API_GATEWAY_VARIANTS = [*HTTP_API_VARIANTS, *REST_API_VARIANTS, "custom"]
 SNAP_START_VARIANTS = ["function-url-iam-snapstart", "rest-api-snapstart-untraced", "custom"]
 UNTRACED_VARIANTS = ["rest-api-snapstart-untraced", "custom"]
 NO_EXTENSION_VARIANTS = ["rest-api-snapstart-untraced"]
@@ -47,6 +49,18 @@ def secret_read_statement(resource: Any) -> dict[str, Any]:
         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
         "Resource": resource,
     }
+
+
+def acknowledging_paths(synthesized: Synthesized, rule: str) -> list[str]:
+    """The construct paths that acknowledge ``rule`` (from the stack's metadata)."""
+    metadata = json.loads((synthesized.outdir / f"{synthesized.stack_name}.metadata.json").read_text())
+    return [
+        path
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry.get("type") == "aws:cdk:acknowledged-rules"
+        and rule in {key.removeprefix("Annotation::") for key in entry.get("data", {})}
+    ]
 
 
 def policy_statements(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,12 +96,12 @@ def test_function_runs_newest_python_on_arm64_with_json_logs_and_tracing_unless_
 
 @pytest.mark.parametrize("name", [n for n in ALL_VARIANTS if n != "custom"])
 def test_defaults_size_time_and_configure_the_function(synthesized: dict[str, Synthesized], name: str) -> None:
-    # 2 s Momento deadline x 3 attempts + 2 backoffs of <= 0.5 s + 3 s secret fetch + 1 s headroom.
+    # budget.py sizes the timeout from the Momento deadline (2 s) and attempts (3); the function uses the same numbers.
     template(synthesized, name).has_resource_properties(
         FUNCTION,
         {
             "MemorySize": 256,
-            "Timeout": 11,
+            "Timeout": function_timeout_seconds(momento_timeout_seconds=2, momento_max_attempts=3),
             "Environment": {
                 "Variables": {
                     Env.SECRET_NAME: Match.any_value(),
@@ -95,10 +109,12 @@ def test_defaults_size_time_and_configure_the_function(synthesized: dict[str, Sy
                     Env.TOKEN_EXPIRY_SECONDS: "3600",
                     Env.MOMENTO_TIMEOUT_SECONDS: "2",
                     Env.MOMENTO_MAX_ATTEMPTS: "3",
+                    Env.MOMENTO_CALL_RATE_LIMIT: "1",
                     SERVICE_NAME_ENV: SERVICE_NAME,
                     METRICS_NAMESPACE_ENV: METRICS_NAMESPACE,
                     POWERTOOLS_LOG_LEVEL_ENV: "INFO",
                     Env.CORS_ALLOWED_ORIGINS: "*",
+                    Env.FRONT_DOOR_API_ID: Match.any_value() if name in API_GATEWAY_VARIANTS else Match.absent(),
                 }
             },
         },
@@ -160,8 +176,7 @@ def test_context_reaches_the_function(synthesized: dict[str, Synthesized]) -> No
         FUNCTION,
         {
             "MemorySize": 512,
-            # 1.5 s x 2 attempts + 1 backoff of <= 0.5 s + 3 s secret fetch + 1 s headroom = 7.5 -> 8.
-            "Timeout": 8,
+            "Timeout": function_timeout_seconds(momento_timeout_seconds=1.5, momento_max_attempts=2),
             "LoggingConfig": Match.object_like({"ApplicationLogLevel": "DEBUG"}),
             "Environment": {
                 "Variables": Match.object_like(
@@ -170,6 +185,7 @@ def test_context_reaches_the_function(synthesized: dict[str, Synthesized]) -> No
                         Env.TOKEN_EXPIRY_SECONDS: "900",
                         Env.MOMENTO_TIMEOUT_SECONDS: "1.5",
                         Env.MOMENTO_MAX_ATTEMPTS: "2",
+                        Env.MOMENTO_CALL_RATE_LIMIT: "0.5",
                         POWERTOOLS_LOG_LEVEL_ENV: "DEBUG",
                     }
                 )
@@ -291,6 +307,7 @@ def test_api_key_value_is_nowhere_in_the_cloud_assembly(
             Env.SECRET_NAME,
             *CONTEXT_OF_ENV,
             *(SERVICE_NAME_ENV, METRICS_NAMESPACE_ENV, POWERTOOLS_LOG_LEVEL_ENV),
+            *([Env.FRONT_DOOR_API_ID] if name in API_GATEWAY_VARIANTS else []),
         }
         assert bool(extension_variables) is (name not in NO_EXTENSION_VARIANTS)
 
@@ -305,7 +322,8 @@ def test_function_url_has_cors_auth_and_reserved_concurrency(synthesized: dict[s
             "Cors": Match.object_like({"AllowOrigins": ["*"], "AllowMethods": ["POST"]}),
         },
     )
-    concurrency = 7 if name == "custom-function-url" else 5
+    # 3 containers x 1 Momento call/s each leave 2 of the account's 5 auth calls/s to other apps.
+    concurrency = 7 if name == "custom-function-url" else 3
     stack.has_resource_properties(FUNCTION, {"ReservedConcurrentExecutions": concurrency})
     stack.has_output(Output.ENDPOINT_URL, {"Value": {"Fn::GetAtt": [Match.any_value(), "FunctionUrl"]}})
 
@@ -373,8 +391,9 @@ def test_jwt_authorizer_guards_every_route_with_issuer_and_audience(
     )
     (authorizer_id,) = stack.find_resources("AWS::ApiGatewayV2::Authorizer")
     routes = stack.find_resources("AWS::ApiGatewayV2::Route")
-    assert routes
-    for route in routes.values():
+    guarded = [r for r in routes.values() if not r["Properties"]["RouteKey"].startswith("OPTIONS ")]
+    assert [r["Properties"]["RouteKey"] for r in guarded] == ["$default"]
+    for route in guarded:
         assert route["Properties"]["AuthorizationType"] == "JWT"
         assert route["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
     # Browsers send the bearer token: the preflight must allow the header.
@@ -382,15 +401,43 @@ def test_jwt_authorizer_guards_every_route_with_issuer_and_audience(
         "AWS::ApiGatewayV2::Api",
         {"CorsConfiguration": Match.object_like({"AllowHeaders": Match.array_with(["authorization"])})},
     )
-    assert "AwsSolutions-APIG4" not in synthesized[name].acknowledged
+    # Only the preflight routes go without the authorizer, and say why.
+    unauthorized = acknowledging_paths(synthesized[name], "AwsSolutions-APIG4")
+    assert sorted(path.rsplit("/", 1)[-1] for path in unauthorized) == ["OPTIONS--", "OPTIONS--{proxy+}"]
+    assert "preflight" in synthesized[name].acknowledged["AwsSolutions-APIG4"]
     assert synthesized[name].nag_findings == []
+
+
+@pytest.mark.parametrize("name", JWT_VARIANTS)
+def test_jwt_http_api_lets_browser_preflights_past_the_authorizer(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    """AWS: $default also catches OPTIONS; OPTIONS routes without authorization, with an integration, outrank it."""
+    stack = template(synthesized, name)
+    default_target = Capture()
+    stack.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "Target": default_target})
+    for route_key in ("OPTIONS /{proxy+}", "OPTIONS /"):
+        stack.has_resource_properties(
+            "AWS::ApiGatewayV2::Route",
+            {
+                "RouteKey": route_key,
+                "AuthorizationType": "NONE",
+                "AuthorizerId": Match.absent(),
+                "Target": default_target.as_object(),
+            },
+        )
+    # The function answers the preflight itself (Powertools CORS), from the same corsAllowedOrigins.
+    stack.has_resource_properties(
+        "AWS::ApiGatewayV2::Api", {"CorsConfiguration": Match.object_like({"AllowMethods": ["POST"]})}
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in HTTP_API_VARIANTS if n not in JWT_VARIANTS])
 def test_http_api_without_jwt_is_public_and_says_why(synthesized: dict[str, Synthesized], name: str) -> None:
     stack = template(synthesized, name)
     stack.resource_count_is("AWS::ApiGatewayV2::Authorizer", 0)
-    stack.has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "NONE"})
+    stack.resource_count_is("AWS::ApiGatewayV2::Route", 1)
+    stack.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "AuthorizationType": "NONE"})
     assert "AwsSolutions-APIG4" in synthesized[name].acknowledged
 
 
@@ -497,4 +544,6 @@ def test_rest_api_proxies_everything_with_cors_preflight_throttling_and_logs(
 
 @pytest.mark.parametrize("name", ALL_VARIANTS)
 def test_outputs_name_the_endpoint_the_secret_and_the_function(synthesized: dict[str, Synthesized], name: str) -> None:
-    assert set(synthesized[name].template["Outputs"]) >= {output.value for output in Output}
+    outputs = set(synthesized[name].template["Outputs"])
+    assert outputs >= {Output.ENDPOINT_URL, Output.SECRET_ARN, Output.FUNCTION_NAME}
+    assert (Output.INVOKER_POLICY in outputs) is (name in IAM_FUNCTION_URL_VARIANTS)
