@@ -6,10 +6,10 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics
 
-from token_vending_machine.app import build_vendor, create_handler
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import build_vendor, create_handler
 
 logger = Logger(service=SERVICE_NAME)
 

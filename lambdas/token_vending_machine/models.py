@@ -1,18 +1,14 @@
-"""Pydantic models: the request, the response, the error body and the secret's accepted shapes."""
+"""Our own models: the request, the grants it asks for, the response, the error body and the key."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
-
-from token_vending_machine.errors import ConfigurationError
 
 # Momento's SDKs only require a non-blank name; we also cap the length and refuse control
 # characters and surrounding whitespace, which no real cache or topic name carries.
@@ -54,6 +50,19 @@ class Permission(StrEnum):
     PUBLISH = "publish"
 
 
+@dataclass(frozen=True)
+class TopicGrant:
+    """One permission of a token: a role on one topic of one cache."""
+
+    cache_name: str
+    topic_name: str
+    permission: Permission
+
+
+# Everything one token may do: what the rules hand to the token issuer.
+TokenScope = tuple[TopicGrant, ...]
+
+
 class TokenRequest(BaseModel):
     """What a caller POSTs: the one cache and topic the token will be scoped to. Unknown fields are ignored."""
 
@@ -62,6 +71,10 @@ class TokenRequest(BaseModel):
     cache_name: MomentoName = Field(alias="cacheName")
     topic_name: MomentoName = Field(alias="topicName")
     permission: Permission = Field(default=Permission.PUBLISH_SUBSCRIBE, strict=False)
+
+    @property
+    def scope(self) -> TokenScope:
+        return (TopicGrant(self.cache_name, self.topic_name, self.permission),)
 
 
 class VendedToken(BaseModel):
@@ -99,66 +112,3 @@ class MomentoKey(BaseModel):
 
     api_key: SecretStr
     endpoint: str | None = None
-
-
-class _OriginalSecret(BaseModel):
-    """The Rust original's secret value: ``{"momentoSecret": "<key>"}``."""
-
-    momento_secret: SecretStr = Field(alias="momentoSecret", min_length=1)
-
-
-class _V2Secret(BaseModel):
-    """``{"apiKey": "<key>", "endpoint": "<Momento endpoint>"}``; endpoint optional for legacy keys."""
-
-    api_key: SecretStr = Field(alias="apiKey", min_length=1)
-    endpoint: str | None = Field(default=None, min_length=1)
-
-
-def parse_secret(value: str) -> MomentoKey:
-    """Read a secret value in any accepted shape. Errors name the problem, never the value.
-
-    Whether the key also needs an endpoint is decided where credentials are built: a v2 key does,
-    unless the function talks to a local Momento service.
-    """
-    text = value.strip()
-    if not text:
-        raise ConfigurationError("the Momento API key secret is empty")
-    if text.startswith("{"):
-        try:
-            document = json.loads(text)
-        except ValueError:
-            raise ConfigurationError("the Momento API key secret starts with '{' but is not valid JSON") from None
-        key = _key_from_document(document)
-    else:
-        key = MomentoKey(api_key=SecretStr(text))
-    return key
-
-
-def _key_from_document(document: Any) -> MomentoKey:
-    if isinstance(document, dict) and "momentoSecret" in document:
-        shape: type[BaseModel] = _OriginalSecret
-    elif isinstance(document, dict) and "apiKey" in document:
-        shape = _V2Secret
-    else:
-        raise ConfigurationError('the Momento API key secret is JSON without a "momentoSecret" or "apiKey" field')
-    try:
-        parsed = shape.model_validate(document)
-    except ValidationError as exc:
-        fields = ", ".join(str(err["loc"][0]) for err in exc.errors(include_input=False))
-        raise ConfigurationError(f"the Momento API key secret has invalid fields: {fields}") from None
-    if isinstance(parsed, _OriginalSecret):
-        return MomentoKey(api_key=parsed.momento_secret)
-    assert isinstance(parsed, _V2Secret)
-    return MomentoKey(api_key=parsed.api_key, endpoint=parsed.endpoint)
-
-
-def is_v2_api_key(api_key: str) -> bool:
-    """A v2 key is a JWT whose claims carry ``t == "g"``; it does not name its endpoint."""
-    parts = api_key.split(".")
-    if len(parts) != 3:
-        return False
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return False
-    return isinstance(claims, dict) and claims.get("t") == "g"

@@ -1,4 +1,8 @@
-"""The rules: a TokenRequest passes policy, becomes a topic scope and an expiry, and Momento's answer a VendedToken."""
+"""The rules: a TokenRequest passes policy and becomes a scope, a reused token or a new one from the issuer.
+
+They depend on small protocols (a key source, a token issuer, a metric sink) and our own models only;
+the adapters implement the protocols, and ``wiring.py`` plugs them in.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,44 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from momento.auth.access_control.disposable_token_scope import DisposableTokenScope
-from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
-
-from token_vending_machine.adapters.momento import MomentoTokenIssuer
-from token_vending_machine.adapters.secrets import SecretStore
 from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import MomentoRejectedKey, Throttled
 from token_vending_machine.identity import Caller
-from token_vending_machine.models import MomentoKey, Permission, TokenRequest, VendedToken
+from token_vending_machine.models import MomentoKey, Permission, TokenRequest, TokenScope, VendedToken
 from token_vending_machine.policy import Policy
 
-_SCOPES: dict[Permission, Callable[[str, str], DisposableTokenScope]] = {
-    Permission.PUBLISH_SUBSCRIBE: DisposableTokenScopes.topic_publish_subscribe,
-    Permission.SUBSCRIBE: DisposableTokenScopes.topic_subscribe_only,
-    Permission.PUBLISH: DisposableTokenScopes.topic_publish_only,
-}
+
+class KeySource(Protocol):
+    """Where the long-lived Momento key comes from (``adapters.secrets.SecretStore``)."""
+
+    def get(self, deadline: Deadline | None = None, *, force_refresh: bool = False) -> MomentoKey: ...
+
+    def forget(self) -> None: ...
+
+
+class TokenIssuer(Protocol):
+    """Who mints tokens with that key (``adapters.momento.MomentoTokenIssuer``)."""
+
+    def issue(
+        self,
+        key: MomentoKey,
+        scope: TokenScope,
+        *,
+        expires_in_seconds: int,
+        token_id: str | None = None,
+        deadline: Deadline,
+    ) -> VendedToken: ...
+
+    def reset(self) -> None: ...
+
+
+class MetricSink(Protocol):
+    """Where counts and latencies go (Powertools ``Metrics``)."""
+
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
 
 ReuseKey = tuple[str, str, Permission, Caller | None]
 
@@ -106,13 +129,13 @@ class TokenVendor:
     def __init__(
         self,
         *,
-        secrets: SecretStore,
-        issuer: MomentoTokenIssuer,
+        secrets: KeySource,
+        issuer: TokenIssuer,
         policy: Policy,
         reuse: TokenReuse,
         rate_limit: CallRateLimit,
         token_expiry_seconds: int,
-        metrics: Metrics | None = None,
+        metrics: MetricSink | None = None,
     ) -> None:
         self._secrets = secrets
         self._issuer = issuer
@@ -131,11 +154,10 @@ class TokenVendor:
         reuse_key: ReuseKey = (request.cache_name, request.topic_name, request.permission, caller)
         reused = self._reuse.get(reuse_key)
         if reused is not None:
-            self._count("TokenReuseHits", MetricUnit.Count, 1)
+            self._count("TokenReuseHits", "Count", 1)
             return reused
         self._rate_limit.acquire()
-        scope = _SCOPES[request.permission](request.cache_name, request.topic_name)
-        token = self._mint(key, scope, None if caller is None else caller.token_id, deadline)
+        token = self._mint(key, request.scope, None if caller is None else caller.token_id, deadline)
         self._reuse.put(reuse_key, token)
         return token
 
@@ -154,16 +176,14 @@ class TokenVendor:
             self._reuse.clear()
             self._reused_key = key
 
-    def _count(self, name: str, unit: MetricUnit, value: float) -> None:
+    def _count(self, name: str, unit: str, value: float) -> None:
         if self._metrics is not None:
             self._metrics.add_metric(name=name, unit=unit, value=value)
 
-    def _mint(
-        self, key: MomentoKey, scope: DisposableTokenScope, token_id: str | None, deadline: Deadline
-    ) -> VendedToken:
+    def _mint(self, key: MomentoKey, scope: TokenScope, token_id: str | None, deadline: Deadline) -> VendedToken:
         started = time.monotonic()
         try:
-            issued = self._issuer.issue(
+            token = self._issuer.issue(
                 key, scope, expires_in_seconds=self._expiry, token_id=token_id, deadline=deadline
             )
         except MomentoRejectedKey:
@@ -173,8 +193,8 @@ class TokenVendor:
             if fresh == key:
                 raise
             self._forget_tokens_of_other_keys(fresh)
-            issued = self._issuer.issue(
+            token = self._issuer.issue(
                 fresh, scope, expires_in_seconds=self._expiry, token_id=token_id, deadline=deadline
             )
-        self._count("MomentoCallLatency", MetricUnit.Milliseconds, (time.monotonic() - started) * 1000)
-        return VendedToken(auth_token=issued.auth_token, expires_at=issued.expires_at)
+        self._count("MomentoCallLatency", "Milliseconds", (time.monotonic() - started) * 1000)
+        return token

@@ -6,7 +6,7 @@
 
 Everything binds 127.0.0.1 and runs in this process (threads, no child processes), so stopping the
 stack, or the process ending, leaves nothing behind. The function is the real one
-(``token_vending_machine.app.create_handler``), configured with explicit settings rather than
+(``token_vending_machine.wiring.create_handler``), configured with explicit settings rather than
 through this process's environment.
 
 Where the function reads its key from depends on whose key it is. The local Momento service's
@@ -28,12 +28,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 
 from momento_local import MomentoLocal
-from token_vending_machine.app import create_handler
+from token_vending_machine.adapters.momento import is_v2_api_key
 from token_vending_machine.budget import function_timeout_seconds
 from token_vending_machine.errors import ConfigurationError
-from token_vending_machine.models import is_v2_api_key
 from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.settings import Settings, load_settings
+from token_vending_machine.wiring import create_handler
 
 from .events import EventKind
 from .front_door import LocalFrontDoor

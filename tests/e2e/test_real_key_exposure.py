@@ -21,9 +21,9 @@ from local_stack.__main__ import banner
 from local_stack.in_process_secrets import InProcessSecretsManager
 from momento_local import MomentoLocal
 from tests.e2e.helpers import CACHE, TOPIC, vend
-from token_vending_machine.app import create_handler
 from token_vending_machine.names import Env
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import create_handler
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="finds listening ports through /proc")
 

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from token_vending_machine.app import create_handler
 from token_vending_machine.names import Env
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import create_handler
 
 SECRET_NAME = "MomentoApiKeySecret"
 

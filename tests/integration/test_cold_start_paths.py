@@ -12,9 +12,9 @@ import pytest
 from werkzeug import Request, Response
 
 from tests.events import FakeLambdaContext, load_event
-from token_vending_machine.app import build_vendor, create_handler
 from token_vending_machine.names import METRICS_NAMESPACE, Env
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import build_vendor, create_handler
 
 SECRET_NAME = "MomentoApiKeySecret"
 SESSION_TOKEN = "session-token-for-the-extension"

@@ -13,9 +13,9 @@ from aws_lambda_powertools import Logger
 
 from tests.events import FakeLambdaContext, event_names, load_event
 from tests.integration.conftest import SECRET_NAME
-from token_vending_machine.app import create_handler
 from token_vending_machine.names import SERVICE_NAME, Env
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import create_handler
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import grpc
 
 from tests.events import FakeLambdaContext, load_event, response_headers
 from tests.integration.conftest import SECRET_NAME
-from token_vending_machine.app import build_vendor, create_handler
 from token_vending_machine.names import Env, ErrorCode
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import build_vendor, create_handler
 
 GENERATE = "GenerateDisposableToken"
 

@@ -1,14 +1,14 @@
 import pytest
 from pydantic import ValidationError
 
+from token_vending_machine.adapters.momento import is_v2_api_key
+from token_vending_machine.adapters.secrets import parse_secret
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.models import (
     MAX_NAME_LENGTH,
     TokenRequest,
     VendedToken,
     field_errors,
-    is_v2_api_key,
-    parse_secret,
 )
 
 V2_KEY = "eyJhbGciOiJIUzI1NiJ9.eyJ0IjoiZyIsImlkIjoiYWJjIn0.c2lnbmF0dXJl"  # claims {"t": "g", "id": "abc"}

@@ -1,16 +1,15 @@
 """Keys that cannot become Momento credentials fail before any request is sent."""
 
 import pytest
-from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 from pydantic import SecretStr
 
 from tests.unit.test_models import V2_KEY
 from token_vending_machine.adapters.momento import MomentoTokenIssuer
 from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import ConfigurationError
-from token_vending_machine.models import MomentoKey
+from token_vending_machine.models import MomentoKey, Permission, TopicGrant
 
-SCOPE = DisposableTokenScopes.topic_publish_subscribe("cache", "topic")
+SCOPE = (TopicGrant("cache", "topic", Permission.PUBLISH_SUBSCRIBE),)
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,17 @@ container's life and drives every call on it (never ``asyncio.run`` per invocati
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import random
 import threading
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from momento import AuthClientAsync, CredentialProvider
 from momento.auth.access_control.disposable_token_scope import DisposableTokenProps, DisposableTokenScope
+from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 from momento.config.auth_configurations import AuthConfigurations
 from momento.errors import MomentoErrorCode
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
@@ -31,7 +35,7 @@ from token_vending_machine.errors import (
     Throttled,
     VendingError,
 )
-from token_vending_machine.models import MomentoKey, is_v2_api_key
+from token_vending_machine.models import MomentoKey, Permission, TokenScope, VendedToken
 
 _TRANSIENT = {
     MomentoErrorCode.SERVER_UNAVAILABLE,
@@ -42,13 +46,18 @@ _TRANSIENT = {
 _BACKOFF_BASE_SECONDS = 0.05
 
 
-@dataclass(frozen=True)
-class IssuedToken:
-    auth_token: str
-    expires_at: int
+# Our grants in the SDK's terms. Kept here: the rules never see an SDK type.
+_TOPIC_SCOPES: dict[Permission, Callable[[str, str], DisposableTokenScope]] = {
+    Permission.PUBLISH_SUBSCRIBE: DisposableTokenScopes.topic_publish_subscribe,
+    Permission.SUBSCRIBE: DisposableTokenScopes.topic_subscribe_only,
+    Permission.PUBLISH: DisposableTokenScopes.topic_publish_only,
+}
 
-    def __repr__(self) -> str:
-        return f"IssuedToken(auth_token=<redacted>, expires_at={self.expires_at})"
+
+def sdk_scope(scope: TokenScope) -> DisposableTokenScope:
+    """The SDK's scope for exactly these grants."""
+    (grant,) = scope
+    return _TOPIC_SCOPES[grant.permission](grant.cache_name, grant.topic_name)
 
 
 class MomentoTokenIssuer:
@@ -74,15 +83,17 @@ class MomentoTokenIssuer:
     def issue(
         self,
         key: MomentoKey,
-        scope: DisposableTokenScope,
+        scope: TokenScope,
         *,
         expires_in_seconds: int,
         token_id: str | None = None,
         deadline: Deadline,
-    ) -> IssuedToken:
+    ) -> VendedToken:
         """Mint a token, retrying transient failures until ``deadline``."""
         with self._lock:
-            return self._loop.run_until_complete(self._issue(key, scope, expires_in_seconds, token_id, deadline))
+            return self._loop.run_until_complete(
+                self._issue(key, sdk_scope(scope), expires_in_seconds, token_id, deadline)
+            )
 
     async def _issue(
         self,
@@ -91,7 +102,7 @@ class MomentoTokenIssuer:
         expires_in_seconds: int,
         token_id: str | None,
         deadline: Deadline,
-    ) -> IssuedToken:
+    ) -> VendedToken:
         client = await self._client_for(key)
         props = DisposableTokenProps(token_id=token_id) if token_id else None
         last_failure: VendingError = DeadlineExceeded("Momento did not answer in time.")
@@ -159,12 +170,12 @@ class MomentoTokenIssuer:
             ) from None
 
 
-def _issued(success: GenerateDisposableToken.Success) -> IssuedToken:
+def _issued(success: GenerateDisposableToken.Success) -> VendedToken:
     try:
         expires_at = success.expires_at.epoch()
     except (OverflowError, ValueError):
         raise DependencyUnavailable("Momento returned a token without a valid expiry.") from None
-    return IssuedToken(auth_token=success.auth_token, expires_at=int(expires_at))
+    return VendedToken(auth_token=success.auth_token, expires_at=int(expires_at))
 
 
 def _translate(error: GenerateDisposableToken.Error) -> VendingError:
@@ -183,3 +194,15 @@ def _translate(error: GenerateDisposableToken.Error) -> VendingError:
         return DependencyUnavailable("Momento is unavailable; try again shortly.")
     # NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, CANCELLED, UNKNOWN...: the same call would fail again.
     return MomentoRefused(f"Momento refused the request ({code.name}); retrying will not help.")
+
+
+def is_v2_api_key(api_key: str) -> bool:
+    """A v2 key is a JWT whose claims carry ``t == "g"``; it does not name its endpoint."""
+    parts = api_key.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(claims, dict) and claims.get("t") == "g"

@@ -24,6 +24,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
 from token_vending_machine.budget import (
     SECRET_CONNECT_TIMEOUT_SECONDS,
     SECRET_FETCH_TIMEOUT_SECONDS,
@@ -31,7 +33,7 @@ from token_vending_machine.budget import (
     Deadline,
 )
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
-from token_vending_machine.models import MomentoKey, parse_secret
+from token_vending_machine.models import MomentoKey
 from token_vending_machine.names import ErrorCode
 
 # Secrets Manager error codes that mean "try again later", not "the set-up is wrong".
@@ -44,6 +46,63 @@ logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 
 def _unavailable(what: str) -> DependencyUnavailable:
     return DependencyUnavailable(f"{what}; try again shortly.", code=ErrorCode.SECRET_UNAVAILABLE)
+
+
+# --- The secret's accepted shapes ---------------------------------------------------------------
+
+
+class _OriginalSecret(BaseModel):
+    """The Rust original's secret value: ``{"momentoSecret": "<key>"}``."""
+
+    momento_secret: SecretStr = Field(alias="momentoSecret", min_length=1)
+
+
+class _V2Secret(BaseModel):
+    """``{"apiKey": "<key>", "endpoint": "<Momento endpoint>"}``; endpoint optional for legacy keys."""
+
+    api_key: SecretStr = Field(alias="apiKey", min_length=1)
+    endpoint: str | None = Field(default=None, min_length=1)
+
+
+def parse_secret(value: str) -> MomentoKey:
+    """Read a secret value in any accepted shape. Errors name the problem, never the value.
+
+    Whether the key also needs an endpoint is decided where credentials are built: a v2 key does,
+    unless the function talks to a local Momento service.
+    """
+    text = value.strip()
+    if not text:
+        raise ConfigurationError("the Momento API key secret is empty")
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise ConfigurationError("the Momento API key secret starts with '{' but is not valid JSON") from None
+        key = _key_from_document(document)
+    else:
+        key = MomentoKey(api_key=SecretStr(text))
+    return key
+
+
+def _key_from_document(document: Any) -> MomentoKey:
+    if isinstance(document, dict) and "momentoSecret" in document:
+        shape: type[BaseModel] = _OriginalSecret
+    elif isinstance(document, dict) and "apiKey" in document:
+        shape = _V2Secret
+    else:
+        raise ConfigurationError('the Momento API key secret is JSON without a "momentoSecret" or "apiKey" field')
+    try:
+        parsed = shape.model_validate(document)
+    except ValidationError as exc:
+        fields = ", ".join(str(err["loc"][0]) for err in exc.errors(include_input=False))
+        raise ConfigurationError(f"the Momento API key secret has invalid fields: {fields}") from None
+    if isinstance(parsed, _OriginalSecret):
+        return MomentoKey(api_key=parsed.momento_secret)
+    assert isinstance(parsed, _V2Secret)
+    return MomentoKey(api_key=parsed.api_key, endpoint=parsed.endpoint)
+
+
+# --- Where the secret is read from ------------------------------------------------------------------
 
 
 class SecretSource(Protocol):
