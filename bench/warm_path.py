@@ -27,9 +27,9 @@ from momento.responses.auth.generate_disposable_token import GenerateDisposableT
 from momento.utilities import ExpiresIn
 
 from tests.events import FakeLambdaContext, load_event
-from token_vending_machine.wiring import create_handler
 from token_vending_machine.names import SERVICE_NAME, Env
 from token_vending_machine.settings import load_settings
+from token_vending_machine.wiring import create_handler
 
 
 def rss_mib() -> float:
