@@ -1,4 +1,5 @@
-"""`python -m momento_local [--host 127.0.0.1] [--port 8080] [--secret S]`: run the local Momento service."""
+"""`python -m momento_local [--host 127.0.0.1] [--port 8080] [--secret S] [--cache NAME ...]`: run the local
+Momento service."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import threading
 
+from .cache import DEFAULT_CACHES
 from .server import MomentoLocal
 
 
@@ -19,13 +21,21 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("MOMENTO_LOCAL_SECRET"),
         help="signing secret, so keys survive restarts (default: $MOMENTO_LOCAL_SECRET, else random)",
     )
+    parser.add_argument(
+        "--cache",
+        action="append",
+        dest="caches",
+        metavar="NAME",
+        help=f"a cache the cache service holds; repeat for several (default: {', '.join(sorted(DEFAULT_CACHES))})",
+    )
     args = parser.parse_args(argv)
 
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
 
-    with MomentoLocal(host=args.host, port=args.port, secret=args.secret) as server:
+    caches = args.caches or DEFAULT_CACHES
+    with MomentoLocal(host=args.host, port=args.port, secret=args.secret, caches=caches) as server:
         print(f"momento_local listening on {server.endpoint} (Ctrl-C to stop)", flush=True)
         print(f"MOMENTO_ENDPOINT={server.endpoint}", flush=True)
         print(f"MOMENTO_API_KEY={server.create_api_key()}", flush=True)

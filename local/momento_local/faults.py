@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 
-RPC_NAMES = ("GenerateDisposableToken", "Publish", "Subscribe")
+RPC_NAMES = ("GenerateDisposableToken", "Publish", "Subscribe", "Get", "Set", "Delete")
 
 
 @dataclass

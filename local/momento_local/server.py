@@ -1,4 +1,4 @@
-"""The local Momento gRPC server: token service, topics, fault injection. See the package docstring."""
+"""The local Momento gRPC server: token service, topics, cache, fault injection. See the package docstring."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import logging
 import queue
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import grpc
+from momento_wire_types import cacheclient_pb2_grpc as cache_grpc
 from momento_wire_types import cachepubsub_pb2 as pubsub_pb
 from momento_wire_types import cachepubsub_pb2_grpc as pubsub_grpc
 from momento_wire_types import common_pb2
@@ -22,7 +23,9 @@ from momento_wire_types import permissionmessages_pb2 as permissions_pb
 from momento_wire_types import token_pb2 as token_pb
 from momento_wire_types import token_pb2_grpc as token_grpc
 
+from .cache import DEFAULT_CACHES, CacheServicer, CacheStore
 from .faults import Fault, FaultInjector
+from .grpc_web import GrpcWebGateway, RecordingServer
 from .tokens import (
     DecodedToken,
     InvalidTokenError,
@@ -212,7 +215,7 @@ class _PubsubServicer(pubsub_grpc.PubsubServicer):
 
 
 class MomentoLocal:
-    """A local Momento token service and topics server for tests, the local stack and benchmarks."""
+    """A local Momento token service, topics and cache server for tests, the local stack and benchmarks."""
 
     def __init__(
         self,
@@ -223,6 +226,9 @@ class MomentoLocal:
         advertised_endpoint: str | None = None,
         max_workers: int = 64,
         heartbeat_interval_seconds: float = 5.0,
+        web_port: int | None = None,
+        web_allowed_origins: Iterable[str] | None = None,
+        caches: Iterable[str] = DEFAULT_CACHES,
     ) -> None:
         if isinstance(secret, str):
             secret = secret.encode()
@@ -234,8 +240,14 @@ class MomentoLocal:
         self._issuer = TokenIssuer(secret or secrets.token_bytes(32))
         self._faults = FaultInjector()
         self._broker = _TopicBroker()
+        self._cache_store = CacheStore(caches)
         self._server: grpc.Server | None = None
         self._port: int | None = None
+        self._web = (
+            None
+            if web_port is None
+            else GrpcWebGateway(self._find_handler, host, web_port, allowed_origins=web_allowed_origins)
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -244,9 +256,12 @@ class MomentoLocal:
             raise RuntimeError("momento_local is already running")
         self._faults.rearm()
         self._broker.reopen()
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="momento-local"),
-            options=[("grpc.so_reuseport", 0)],
+        # A RecordingServer lets the gRPC-web gateway find every service registered below.
+        server = RecordingServer(
+            grpc.server(
+                futures.ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="momento-local"),
+                options=[("grpc.so_reuseport", 0)],
+            )
         )
         self._port = server.add_insecure_port(f"{self._host}:{self._requested_port}")
         if self._port == 0:
@@ -256,9 +271,16 @@ class MomentoLocal:
         pubsub_grpc.add_PubsubServicer_to_server(
             _PubsubServicer(gate, self._broker, self._heartbeat_interval_seconds), server
         )
+        cache_grpc.add_ScsServicer_to_server(CacheServicer(gate, self._cache_store), server)
         server.start()
         self._server = server
         logger.info("momento_local listening on %s", self.endpoint)
+        if self._web is not None:
+            try:
+                self._web.start()
+            except OSError:
+                self.stop()
+                raise
         return self
 
     def stop(self, grace_seconds: float = 0.5) -> None:
@@ -268,6 +290,8 @@ class MomentoLocal:
             return
         self._faults.release_waiters()
         self._broker.close()
+        if self._web is not None:
+            self._web.stop()
         server.stop(grace_seconds).wait()
 
     def __enter__(self) -> MomentoLocal:
@@ -297,6 +321,23 @@ class MomentoLocal:
     def endpoint(self) -> str:
         """The endpoint returned with every token: `host:port` unless `advertised_endpoint` was given."""
         return self._advertised_endpoint or f"{self._host}:{self.port}"
+
+    @property
+    def web_port(self) -> int:
+        """The gRPC-web port (`web_port=0` at construction picks a free one)."""
+        if self._web is None:
+            raise RuntimeError("momento_local was created without web_port: gRPC-web is off")
+        return self._web.port
+
+    @property
+    def web_endpoint(self) -> str:
+        """The gRPC-web URL for browsers, e.g. `http://127.0.0.1:54322` (sdk-web's endpoint override)."""
+        if self._web is None:
+            raise RuntimeError("momento_local was created without web_port: gRPC-web is off")
+        return self._web.url
+
+    def _find_handler(self, method: str) -> grpc.RpcMethodHandler | None:
+        return self._server.find_handler(method) if isinstance(self._server, RecordingServer) else None
 
     # -- keys and tokens ----------------------------------------------------------------------------
 
@@ -333,6 +374,17 @@ class MomentoLocal:
         """Open subscriptions on a topic (drops back once a client unsubscribes)."""
         return self._broker.subscriber_count(cache_name, topic_name)
 
+    # -- caches -----------------------------------------------------------------------------------------
+
+    @property
+    def caches(self) -> frozenset[str]:
+        """The caches the cache service holds; a call naming any other gets NOT_FOUND."""
+        return self._cache_store.cache_names
+
+    def add_cache(self, cache_name: str) -> None:
+        """Create a cache (a no-op if it exists); allowed while the server runs."""
+        self._cache_store.add_cache(cache_name)
+
     # -- fault injection and call counts --------------------------------------------------------------
 
     def inject_fault(
@@ -346,7 +398,7 @@ class MomentoLocal:
     ) -> None:
         """Make the next `times` calls (None: all) of `rpc` wait `delay_seconds`, then fail with
         `status` (or succeed slowly when `status` is None). `rpc` is GenerateDisposableToken,
-        Publish or Subscribe."""
+        Publish, Subscribe, Get, Set or Delete."""
         self._faults.inject(rpc, status, times=times, delay_seconds=delay_seconds, details=details)
 
     def clear_faults(self) -> None:

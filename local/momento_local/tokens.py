@@ -1,4 +1,4 @@
-"""Keys and tokens of the local Momento service: HS256 JWTs and topic permission checks.
+"""Keys and tokens of the local Momento service: HS256 JWTs and topic and cache permission checks.
 
 Two kinds of token, told apart by the `t` claim:
 
@@ -18,6 +18,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -46,10 +47,22 @@ class TopicAction(Enum):
     SUBSCRIBE = "subscribe"
 
 
+class CacheAction(Enum):
+    READ = "read"
+    WRITE = "write"
+
+
 _ROLES_ALLOWING = {
     TopicAction.PUBLISH: {permissions_pb.TopicReadWrite, permissions_pb.TopicWriteOnly},
     TopicAction.SUBSCRIBE: {permissions_pb.TopicReadWrite, permissions_pb.TopicReadOnly},
 }
+_CACHE_ROLES_ALLOWING = {
+    CacheAction.READ: {permissions_pb.CacheReadWrite, permissions_pb.CacheReadOnly},
+    CacheAction.WRITE: {permissions_pb.CacheReadWrite, permissions_pb.CacheWriteOnly},
+}
+
+_TopicGrant = permissions_pb.PermissionsType.TopicPermissions
+_CacheGrant = permissions_pb.PermissionsType.CachePermissions
 
 
 def _b64url_encode(data: bytes) -> str:
@@ -213,8 +226,26 @@ def validate_disposable_request(valid_for_seconds: int, permissions: permissions
     if len(statements) > MAX_PERMISSION_STATEMENTS:
         return f"at most {MAX_PERMISSION_STATEMENTS} permissions are allowed, got {len(statements)}"
     for statement in statements:
-        if statement.WhichOneof("kind") is None:
-            return "a permission must name cache, topic or function permissions"
+        problem = _statement_problem(statement)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _statement_problem(statement: permissions_pb.PermissionsType) -> str | None:
+    statement_kind = statement.WhichOneof("kind")
+    if statement_kind is None:
+        return "a permission must name cache, topic or function permissions"
+    if statement_kind == "cache_permissions":
+        return _cache_grant_problem(statement.cache_permissions)
+    return None
+
+
+def _cache_grant_problem(grant: _CacheGrant) -> str | None:
+    if grant.WhichOneof("cache") is None:
+        return "a cache permission must select a cache or all caches"
+    if grant.WhichOneof("cache_item") == "item_selector" and grant.item_selector.WhichOneof("kind") is None:
+        return "a cache item selector must name a key or a key prefix"
     return None
 
 
@@ -224,30 +255,54 @@ def allows_topic_action(token: DecodedToken, cache_name: str, topic_name: str, a
     API keys may do everything; a disposable token needs a topic permission whose role allows
     the action and whose cache and topic selectors match.
     """
+    allowed_roles = _ROLES_ALLOWING[action]
+    return _any_grant_allows(
+        token,
+        lambda statement: (
+            statement.WhichOneof("kind") == "topic_permissions"
+            and statement.topic_permissions.role in allowed_roles
+            and _cache_matches(statement.topic_permissions, cache_name)
+            and _topic_matches(statement.topic_permissions, topic_name)
+        ),
+    )
+
+
+def allows_cache_action(token: DecodedToken, cache_name: str, key: bytes, action: CacheAction) -> bool:
+    """Whether `token` may read or write `key` in `cache_name`.
+
+    API keys may do everything; a disposable token needs a cache permission whose role allows the
+    action and whose cache and item selectors match (no item selector, or `all_items`: every key).
+    """
+    allowed_roles = _CACHE_ROLES_ALLOWING[action]
+    return _any_grant_allows(
+        token,
+        lambda statement: (
+            statement.WhichOneof("kind") == "cache_permissions"
+            and statement.cache_permissions.role in allowed_roles
+            and _cache_matches(statement.cache_permissions, cache_name)
+            and _item_matches(statement.cache_permissions, key)
+        ),
+    )
+
+
+def _any_grant_allows(token: DecodedToken, grant_allows: Callable[[permissions_pb.PermissionsType], bool]) -> bool:
     if token.is_api_key:
         return True
     if token.permissions is None:
         return False
     if token.permissions.WhichOneof("kind") == "super_user":
         return True
-    allowed_roles = _ROLES_ALLOWING[action]
-    for statement in token.permissions.explicit.permissions:
-        if statement.WhichOneof("kind") != "topic_permissions":
-            continue
-        grant = statement.topic_permissions
-        if grant.role in allowed_roles and _cache_matches(grant, cache_name) and _topic_matches(grant, topic_name):
-            return True
-    return False
+    return any(grant_allows(statement) for statement in token.permissions.explicit.permissions)
 
 
-def _cache_matches(grant: permissions_pb.PermissionsType.TopicPermissions, cache_name: str) -> bool:
+def _cache_matches(grant: _TopicGrant | _CacheGrant, cache_name: str) -> bool:
     which = grant.WhichOneof("cache")
     if which == "all_caches":
         return True
     return which == "cache_selector" and grant.cache_selector.cache_name == cache_name
 
 
-def _topic_matches(grant: permissions_pb.PermissionsType.TopicPermissions, topic_name: str) -> bool:
+def _topic_matches(grant: _TopicGrant, topic_name: str) -> bool:
     which = grant.WhichOneof("topic")
     if which == "all_topics":
         return True
@@ -259,5 +314,18 @@ def _topic_matches(grant: permissions_pb.PermissionsType.TopicPermissions, topic
             return selector.topic_name == topic_name
         case "topic_name_prefix":
             return topic_name.startswith(selector.topic_name_prefix)
+        case _:
+            return False
+
+
+def _item_matches(grant: _CacheGrant, key: bytes) -> bool:
+    if grant.WhichOneof("cache_item") != "item_selector":
+        return True  # all_items, or no item selector at all (what the SDK sends for a plain CachePermission)
+    selector = grant.item_selector
+    match selector.WhichOneof("kind"):
+        case "key":
+            return selector.key == key
+        case "key_prefix":
+            return key.startswith(selector.key_prefix)
         case _:
             return False

@@ -284,7 +284,7 @@ def test_call_counts_reset():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"rpc": "Get", "status": grpc.StatusCode.INTERNAL},
+        {"rpc": "Increment", "status": grpc.StatusCode.INTERNAL},
         {"rpc": "Publish"},
         {"rpc": "Publish", "delay_seconds": 1, "times": 0},
     ],
