@@ -50,6 +50,11 @@ Behaviour, faithful to Momento where it matters:
   PERMISSION_DENIED (the SDK's PERMISSION_ERROR). Then an unknown cache gets NOT_FOUND
   (NOT_FOUND_ERROR), so a token learns nothing about caches outside its grant. Other Scs RPCs answer
   UNIMPLEMENTED.
+* gRPC-web, for browsers and `@gomomento/sdk-web`: off unless `web_port=` is given (0 = a free
+  port); then `server.web_endpoint` (e.g. "http://127.0.0.1:54322") serves every registered service,
+  unary and server-streaming, in gRPC-web text (and binary) mode on the same host, through the same
+  servicers (module `grpc_web`). CORS echoes any `Origin` on a loopback host, or only those in
+  `web_allowed_origins=`; elsewhere the list is required.
 * Faults and counters::
 
       server.inject_fault("GenerateDisposableToken", grpc.StatusCode.UNAVAILABLE, times=2)
