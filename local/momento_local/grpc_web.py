@@ -16,7 +16,8 @@ of the very method handler the gRPC server runs, so every service is implemented
   `grpc-status` and `grpc-message` (percent-encoded as gRPC does). Each frame is base64-encoded on its
   own in text mode, as the gRPC-web protocol allows. A passed deadline ends the call with
   DEADLINE_EXCEEDED, a closed connection cancels it (its context callbacks run), and stopping the
-  gateway ends open calls with UNAVAILABLE.
+  gateway ends open calls with UNAVAILABLE. Errors come the same way (HTTP 200, a trailer frame),
+  never as trailers-only headers: grpc-web reads both, and one path is simpler.
 * CORS: a preflight from an allowed `Origin` gets 204 with that origin echoed, POST and OPTIONS, the
   request headers the SDK sends listed one by one (`Access-Control-Allow-Headers: *` never covers
   `Authorization`) and `grpc-status`/`grpc-message` exposed; other origins get 403. `allowed_origins`
@@ -40,7 +41,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, cast
@@ -153,6 +154,8 @@ class _AbortError(Exception):
 
 @dataclass(frozen=True)
 class CallStatus:
+    """How a call ended, as its trailer frame says."""
+
     code: grpc.StatusCode
     details: str
     trailing_metadata: Metadata
@@ -271,7 +274,7 @@ class WebServicerContext(grpc.ServicerContext):
 
 
 class _MalformedRequestError(Exception):
-    pass
+    """The body is not one uncompressed gRPC-web message frame."""
 
 
 class _Call:
@@ -291,10 +294,11 @@ class _Call:
 
     def _run(self) -> None:
         try:
-            for response in self._responses():
-                if not self.context.is_active():
-                    break
-                self.outbox.put(self._handler.response_serializer(response))
+            with contextlib.closing(self._responses()) as responses:
+                for response in responses:
+                    if not self.context.is_active():
+                        break
+                    self.outbox.put(self._handler.response_serializer(response))
         except _AbortError:
             pass
         except Exception as exc:
@@ -305,7 +309,7 @@ class _Call:
             if self.context.end():
                 self.outbox.put(_END_OF_CALL)
 
-    def _responses(self) -> Iterator[Any]:
+    def _responses(self) -> Generator[Any, None, None]:
         if self._handler.unary_unary is not None:
             response = self._handler.unary_unary(self._request, self.context)
             if response is not None:  # None: the handler set a failing code instead
