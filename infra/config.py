@@ -19,8 +19,9 @@ from pydantic_core import ErrorDetails
 
 from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
 from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS, function_timeout_seconds
+from token_vending_machine.identity import IdentitySource
 from token_vending_machine.names import Env
-from token_vending_machine.settings import MAX_TOKEN_EXPIRY_SECONDS, Settings
+from token_vending_machine.settings import Settings, context_key, env_value, operator_settings
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = {
@@ -45,21 +46,6 @@ LOG_RETENTION_DAYS = {
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _DISABLED = {"", "none", "null", "off", "false"}
-# The context key behind each function setting the stack sets, to name it when the Lambda's model refuses it.
-CONTEXT_OF_ENV: dict[str, Context] = {
-    Env.SECRET_MAX_AGE_SECONDS: Context.SECRET_MAX_AGE_SECONDS,
-    Env.TOKEN_EXPIRY_SECONDS: Context.TOKEN_EXPIRY_SECONDS,
-    Env.MOMENTO_TIMEOUT_SECONDS: Context.MOMENTO_TIMEOUT_SECONDS,
-    Env.MOMENTO_MAX_ATTEMPTS: Context.MOMENTO_MAX_ATTEMPTS,
-    Env.MOMENTO_CALL_RATE_LIMIT: Context.MOMENTO_CALL_RATE_LIMIT,
-    Env.ALLOWED_CACHES: Context.ALLOWED_CACHES,
-    Env.ALLOWED_TOPICS: Context.ALLOWED_TOPICS,
-    Env.ALLOWED_PERMISSIONS: Context.ALLOWED_PERMISSIONS,
-    Env.TOPICS_PER_IDENTITY: Context.TOPICS_PER_IDENTITY,
-    Env.TOKEN_REUSE_MIN_REMAINING: Context.TOKEN_REUSE_MIN_REMAINING,
-    Env.CORS_ALLOWED_ORIGINS: Context.CORS_ALLOWED_ORIGINS,
-    Env.MAX_BODY_BYTES: Context.MAX_BODY_BYTES,
-}
 # Stands in for the secret's ARN (a deploy-time token) while the Lambda's model checks the environment.
 _SECRET_NAME_AT_SYNTH = "resolved-at-deploy-time"
 # An IAM role's ARN, in any partition; the path is part of the name.
@@ -67,26 +53,11 @@ _ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
 API_GATEWAY_FRONT_DOORS = (FrontDoor.HTTP_API, FrontDoor.REST_API)
 
 
-def _field_default(name: str) -> Any:
-    return Settings.model_fields[name].default
-
-
 def _comma_separated(value: Any) -> Any:
     """`-c allowedTopics=chat-*,news` arrives as one string; cdk.json may hold a list."""
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
-
-
-def _env_value(value: Any) -> str:
-    """How the function's settings model reads a value back from its environment."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value)
 
 
 class StackConfig(BaseModel):
@@ -104,9 +75,6 @@ class StackConfig(BaseModel):
         default=None, validation_alias=Context.EXISTING_SECRET_KMS_KEY_ARN, pattern=r"^arn:[\w-]+:kms:"
     )
     momento_endpoint: str | None = Field(default=None, validation_alias=Context.MOMENTO_ENDPOINT)
-    cors_allowed_origins: tuple[str, ...] = Field(
-        default=("*",), validation_alias=Context.CORS_ALLOWED_ORIGINS, min_length=1
-    )
     # API Gateway stage throttling. Momento allows 5 auth operations per second per account: more would
     # only turn into 429s downstream.
     throttling_rate_limit: float = Field(default=5, validation_alias=Context.THROTTLING_RATE_LIMIT, gt=0)
@@ -115,43 +83,8 @@ class StackConfig(BaseModel):
     # spend at most 3 of the account's 5 Momento auth calls per second, leaving 2 for other apps.
     reserved_concurrency: int | None = Field(default=3, validation_alias=Context.RESERVED_CONCURRENCY, ge=1)
     memory_size: int = Field(default=256, validation_alias=Context.MEMORY_SIZE, ge=128, le=10240)
-    token_expiry_seconds: int = Field(
-        default=_field_default("token_expiry_seconds"),
-        validation_alias=Context.TOKEN_EXPIRY_SECONDS,
-        gt=0,
-        le=MAX_TOKEN_EXPIRY_SECONDS,
-    )
-    secret_max_age_seconds: int = Field(
-        default=int(_field_default("secret_max_age_seconds")), validation_alias=Context.SECRET_MAX_AGE_SECONDS, ge=0
-    )
-    momento_timeout_seconds: float = Field(
-        default=_field_default("momento_timeout_seconds"), validation_alias=Context.MOMENTO_TIMEOUT_SECONDS, gt=0, le=30
-    )
-    momento_max_attempts: int = Field(
-        default=_field_default("momento_max_attempts"), validation_alias=Context.MOMENTO_MAX_ATTEMPTS, ge=1, le=10
-    )
-    momento_call_rate_limit: float = Field(
-        default=_field_default("momento_call_rate_limit"), validation_alias=Context.MOMENTO_CALL_RATE_LIMIT, ge=0
-    )
     log_level: str = Field(default="INFO", validation_alias=Context.LOG_LEVEL)
     log_retention_days: int = Field(default=30, validation_alias=Context.LOG_RETENTION_DAYS)
-    # Policy. Types only here: the Lambda's own Settings model checks the values (see _the_function_accepts_it).
-    allowed_caches: tuple[str, ...] = Field(
-        default=_field_default("allowed_caches"), validation_alias=Context.ALLOWED_CACHES
-    )
-    allowed_topics: tuple[str, ...] = Field(
-        default=_field_default("allowed_topics"), validation_alias=Context.ALLOWED_TOPICS
-    )
-    allowed_permissions: tuple[str, ...] = Field(
-        default=tuple(map(str, _field_default("allowed_permissions"))), validation_alias=Context.ALLOWED_PERMISSIONS
-    )
-    topics_per_identity: bool = Field(
-        default=_field_default("topics_per_identity"), validation_alias=Context.TOPICS_PER_IDENTITY
-    )
-    token_reuse_min_remaining: float = Field(
-        default=_field_default("token_reuse_min_remaining"), validation_alias=Context.TOKEN_REUSE_MIN_REMAINING
-    )
-    max_body_bytes: int = Field(default=_field_default("max_body_bytes"), validation_alias=Context.MAX_BODY_BYTES)
     # Caller identity: an HTTP API JWT authorizer (issuer URL + accepted audiences).
     jwt_issuer: str | None = Field(default=None, validation_alias=Context.JWT_ISSUER, pattern=r"^https://\S+$")
     jwt_audience: tuple[str, ...] = Field(default=(), validation_alias=Context.JWT_AUDIENCE)
@@ -163,23 +96,15 @@ class StackConfig(BaseModel):
     secrets_extension: bool = Field(default=True, validation_alias=Context.SECRETS_EXTENSION)
     snap_start: bool = Field(default=False, validation_alias=Context.SNAP_START)
     tracing: bool = Field(default=True, validation_alias=Context.TRACING)
+    # The function's own settings, from the context keys its settings table derives (see from_context).
+    function: Settings
 
     @field_validator("existing_secret", "existing_secret_kms_key_arn", "momento_endpoint", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("cors_allowed_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: Any) -> Any:
-        # `-c corsAllowedOrigins=https://a.example,https://b.example` arrives as one string.
-        if isinstance(value, str):
-            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
-        return value
-
-    @field_validator(
-        "allowed_caches", "allowed_topics", "allowed_permissions", "jwt_audience", "invoker_role_arns", mode="before"
-    )
+    @field_validator("jwt_audience", "invoker_role_arns", mode="before")
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
@@ -229,9 +154,9 @@ class StackConfig(BaseModel):
                 f"{Context.JWT_ISSUER} adds an HTTP API JWT authorizer: it needs {Context.FRONT_DOOR}="
                 f"{FrontDoor.HTTP_API} (for a Function URL use {Context.FUNCTION_URL_AUTH}={FunctionUrlAuth.AWS_IAM})"
             )
-        if self.topics_per_identity and not self.verifies_caller:
+        if self.function.topics_per_identity and not self.verifies_caller:
             raise ValueError(
-                f"{Context.TOPICS_PER_IDENTITY} needs a caller that AWS verified, or every request is refused: "
+                f"{context_key('topics_per_identity')} needs a caller that AWS verified, or every request is refused: "
                 f"set {Context.JWT_ISSUER} and {Context.JWT_AUDIENCE} ({Context.FRONT_DOOR}={FrontDoor.HTTP_API}) or "
                 f"{Context.FUNCTION_URL_AUTH}={FunctionUrlAuth.AWS_IAM} ({Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL})"
             )
@@ -269,7 +194,7 @@ class StackConfig(BaseModel):
                 raise ValueError(
                     f"{' and '.join(throttling)}: API Gateway stage throttling, for {Context.FRONT_DOOR}="
                     f"{FrontDoor.HTTP_API} or {FrontDoor.REST_API} only; a Function URL has no stage and would ignore "
-                    f"it: limit it with {Context.RESERVED_CONCURRENCY} and {Context.MOMENTO_CALL_RATE_LIMIT}"
+                    f"it: limit it with {Context.RESERVED_CONCURRENCY} and {context_key('momento_call_rate_limit')}"
                 )
         if self.invoker_role_arns and not (
             self.front_door is FrontDoor.FUNCTION_URL and self.function_url_auth is FunctionUrlAuth.AWS_IAM
@@ -287,52 +212,42 @@ class StackConfig(BaseModel):
         timeout, limit = self.function_timeout_seconds, API_GATEWAY_INTEGRATION_LIMIT_SECONDS
         if self.front_door in API_GATEWAY_FRONT_DOORS and timeout > limit:
             raise ValueError(
-                f"{Context.MOMENTO_TIMEOUT_SECONDS}={self.momento_timeout_seconds:g} and "
-                f"{Context.MOMENTO_MAX_ATTEMPTS}={self.momento_max_attempts} make a {timeout} s Lambda timeout, "
+                f"{context_key('momento_timeout_seconds')}={self.function.momento_timeout_seconds:g} and "
+                f"{context_key('momento_max_attempts')}={self.function.momento_max_attempts} make a {timeout} s "
+                "Lambda timeout, "
                 f"longer than API Gateway's {limit} s integration limit ({Context.FRONT_DOOR}={self.front_door}): "
                 f"callers would get API Gateway's 504 instead of the function's answer. Lower "
-                f"{Context.MOMENTO_TIMEOUT_SECONDS} or {Context.MOMENTO_MAX_ATTEMPTS}"
+                f"{context_key('momento_timeout_seconds')} or {context_key('momento_max_attempts')}"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _the_function_accepts_it(self) -> StackConfig:
-        """Fail `cdk synth`, not the cold start: the Lambda's own model reads the environment we will set."""
-        try:
-            Settings.model_validate({**self.function_environment, Env.SECRET_NAME: _SECRET_NAME_AT_SYNTH})
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{CONTEXT_OF_ENV.get(str(err['loc'][0]), err['loc'][0])} ({err['loc'][0]}): {err['msg']}"
-                for err in exc.errors(include_url=False)
-            )
-            raise ValueError(f"the function would refuse its configuration: {problems}") from None
         return self
 
     @property
     def function_environment(self) -> dict[str, str]:
-        """The function's settings as environment variables: always set, so the template shows the policy."""
-        values: dict[Env, Any] = {
-            Env.SECRET_MAX_AGE_SECONDS: self.secret_max_age_seconds,
-            Env.TOKEN_EXPIRY_SECONDS: self.token_expiry_seconds,
-            Env.MOMENTO_TIMEOUT_SECONDS: float(self.momento_timeout_seconds),
-            Env.MOMENTO_MAX_ATTEMPTS: self.momento_max_attempts,
-            Env.MOMENTO_CALL_RATE_LIMIT: float(self.momento_call_rate_limit),
-            Env.ALLOWED_CACHES: self.allowed_caches,
-            Env.ALLOWED_TOPICS: self.allowed_topics,
-            Env.ALLOWED_PERMISSIONS: self.allowed_permissions,
-            Env.TOPICS_PER_IDENTITY: self.topics_per_identity,
-            Env.TOKEN_REUSE_MIN_REMAINING: float(self.token_reuse_min_remaining),
-            # The function adds CORS headers itself: the REST API's proxy responses carry no others.
-            Env.CORS_ALLOWED_ORIGINS: self.cors_allowed_origins,
-            Env.MAX_BODY_BYTES: self.max_body_bytes,
+        """Every operator setting as an environment variable (always set, so the template shows the
+        policy), and the kind of caller identity this stack's front door produces."""
+        environment = {
+            info.alias: env_value(getattr(self.function, name))
+            for name, info in operator_settings().items()
+            if info.alias is not None
         }
-        return {name.value: _env_value(value) for name, value in values.items()}
+        environment[Env.IDENTITY_SOURCE] = self.identity_source.value
+        return environment
+
+    @property
+    def identity_source(self) -> IdentitySource:
+        """The only identity the front door puts into events: the function refuses any other as forged."""
+        if self.front_door is FrontDoor.FUNCTION_URL:
+            return IdentitySource.IAM if self.function_url_auth is FunctionUrlAuth.AWS_IAM else IdentitySource.NONE
+        if self.front_door is FrontDoor.HTTP_API and self.jwt_issuer is not None:
+            return IdentitySource.JWT
+        return IdentitySource.NONE
 
     @property
     def function_timeout_seconds(self) -> int:
         """The Lambda timeout, derived in ``budget.py`` from the same numbers as each request's deadline."""
         return function_timeout_seconds(
-            momento_timeout_seconds=self.momento_timeout_seconds, momento_max_attempts=self.momento_max_attempts
+            momento_timeout_seconds=self.function.momento_timeout_seconds,
+            momento_max_attempts=self.function.momento_max_attempts,
         )
 
     @property
@@ -353,12 +268,42 @@ class StackConfig(BaseModel):
     @classmethod
     def from_context(cls, try_get_context: Callable[[str], Any]) -> StackConfig:
         """Read every known key through ``node.try_get_context``; unset keys keep their defaults."""
-        values = {key.value: try_get_context(key.value) for key in Context}
+        stack_values = {key.value: value for key in Context if (value := try_get_context(key.value)) is not None}
+        problems: list[str] = []
         try:
-            return cls.model_validate({key: value for key, value in values.items() if value is not None})
+            function = function_settings(try_get_context)
+        except ValueError as exc:
+            problems.append(str(exc))
+            function = function_settings(lambda key: None)
+        try:
+            config = cls.model_validate({**stack_values, "function": function})
         except ValidationError as exc:
-            problems = "; ".join(_problem(err) for err in exc.errors(include_url=False))
-            raise ValueError(f"invalid CDK context: {problems}") from None
+            problems.extend(_problem(err) for err in exc.errors(include_url=False))
+        if problems:
+            raise ValueError(f"invalid CDK context: {'; '.join(problems)}")
+        return config
+
+
+def function_settings(try_get_context: Callable[[str], Any]) -> Settings:
+    """The function's settings from their context keys, validated by the function's own model at synth,
+    so a value it would refuse fails `cdk synth`, not the cold start."""
+    values: dict[str, Any] = {Env.SECRET_NAME: _SECRET_NAME_AT_SYNTH}
+    for name, info in operator_settings().items():
+        value = try_get_context(context_key(name))
+        if value is None and isinstance(info.json_schema_extra, dict):
+            value = info.json_schema_extra.get("deployed_default")
+        if value is not None and info.alias is not None:
+            values[info.alias] = value
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        context_of = {info.alias: context_key(name) for name, info in operator_settings().items()}
+        raise ValueError(
+            "; ".join(
+                f"{context_of.get(str(err['loc'][0]), err['loc'][0])}: {err['msg'].removeprefix('Value error, ')}"
+                for err in exc.errors(include_url=False)
+            )
+        ) from None
 
 
 def _problem(error: ErrorDetails) -> str:

@@ -12,7 +12,11 @@ API_KEY_PARAMETER = "MomentoApiKey"
 
 
 class Context(StrEnum):
-    """``cdk.json`` context keys (or ``-c key=value``) that shape the stack."""
+    """``cdk.json`` context keys (or ``-c key=value``) that shape the stack.
+
+    The function's own settings have context keys too, derived from its settings table
+    (``token_vending_machine.settings.context_key``): they are not repeated here.
+    """
 
     STACK_NAME = "stackName"
     FRONT_DOOR = "frontDoor"
@@ -20,26 +24,12 @@ class Context(StrEnum):
     EXISTING_SECRET = "existingSecret"
     EXISTING_SECRET_KMS_KEY_ARN = "existingSecretKmsKeyArn"
     MOMENTO_ENDPOINT = "momentoEndpoint"
-    CORS_ALLOWED_ORIGINS = "corsAllowedOrigins"
     THROTTLING_RATE_LIMIT = "throttlingRateLimit"
     THROTTLING_BURST_LIMIT = "throttlingBurstLimit"
     RESERVED_CONCURRENCY = "reservedConcurrency"
     MEMORY_SIZE = "memorySize"
-    TOKEN_EXPIRY_SECONDS = "tokenExpirySeconds"
-    SECRET_MAX_AGE_SECONDS = "secretMaxAgeSeconds"
-    MOMENTO_TIMEOUT_SECONDS = "momentoTimeoutSeconds"
-    MOMENTO_MAX_ATTEMPTS = "momentoMaxAttempts"
-    # Momento token calls per second per container (0: no limit); the ceiling is this x reservedConcurrency.
-    MOMENTO_CALL_RATE_LIMIT = "momentoCallRateLimit"
     LOG_LEVEL = "logLevel"
     LOG_RETENTION_DAYS = "logRetentionDays"
-    # Policy: what a caller may ask for (the function's ALLOWED_* and related settings).
-    ALLOWED_CACHES = "allowedCaches"
-    ALLOWED_TOPICS = "allowedTopics"
-    ALLOWED_PERMISSIONS = "allowedPermissions"
-    TOPICS_PER_IDENTITY = "topicsPerIdentity"
-    TOKEN_REUSE_MIN_REMAINING = "tokenReuseMinRemaining"
-    MAX_BODY_BYTES = "maxBodyBytes"
     # Caller identity: an HTTP API JWT authorizer.
     JWT_ISSUER = "jwtIssuer"
     JWT_AUDIENCE = "jwtAudience"

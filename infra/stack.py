@@ -39,8 +39,7 @@ class TokenVendingMachineStack(Stack):
             secret_id=secret.secret_id,
             settings_environment=config.function_environment,
             memory_size=config.memory_size,
-            momento_timeout_seconds=config.momento_timeout_seconds,
-            momento_max_attempts=config.momento_max_attempts,
+            timeout_seconds=config.function_timeout_seconds,
             log_level=config.log_level,
             log_retention=config.log_retention,
             # API Gateway throttles at the stage (config refuses reservedConcurrency there); a Function URL has
@@ -57,7 +56,7 @@ class TokenVendingMachineStack(Stack):
             kind=config.front_door,
             function=vending.invocable,
             function_url_auth=config.function_url_auth,
-            cors_allowed_origins=config.cors_allowed_origins,
+            cors_allowed_origins=config.function.cors_allowed_origins,
             throttling_rate_limit=config.throttling_rate_limit,
             throttling_burst_limit=config.throttling_burst_limit,
             log_retention=config.log_retention,

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from infra.bundling import python_function_code
 from infra.names import LIVE_ALIAS
-from token_vending_machine.budget import SECRET_FETCH_TIMEOUT_SECONDS, function_timeout_seconds
+from token_vending_machine.budget import SECRET_FETCH_TIMEOUT_SECONDS
 from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
 
 # Newest Lambda Python runtime that aws-cdk-lib offers and that grpcio and pydantic-core ship
@@ -34,15 +34,6 @@ EXTENSION_LOG_LEVELS = {
     "WARNING": lambda_.ParamsAndSecretsLogLevel.WARN,
     "ERROR": lambda_.ParamsAndSecretsLogLevel.ERROR,
 }
-
-
-def function_timeout(*, momento_timeout_seconds: float, momento_max_attempts: int) -> Duration:
-    """The function's timeout, from the same numbers as each request's deadline (``budget.py``)."""
-    return Duration.seconds(
-        function_timeout_seconds(
-            momento_timeout_seconds=momento_timeout_seconds, momento_max_attempts=momento_max_attempts
-        )
-    )
 
 
 def secrets_extension(*, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion:
@@ -78,8 +69,7 @@ class TokenVendingFunction(Construct):
         secret_id: str,
         settings_environment: Mapping[str, str],
         memory_size: int,
-        momento_timeout_seconds: float,
-        momento_max_attempts: int,
+        timeout_seconds: int,
         log_level: str,
         log_retention: logs.RetentionDays,
         reserved_concurrency: int | None = None,
@@ -101,9 +91,7 @@ class TokenVendingFunction(Construct):
             handler=HANDLER,
             code=python_function_code(runtime=RUNTIME, architecture=ARCHITECTURE),
             memory_size=memory_size,
-            timeout=function_timeout(
-                momento_timeout_seconds=momento_timeout_seconds, momento_max_attempts=momento_max_attempts
-            ),
+            timeout=Duration.seconds(timeout_seconds),
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,

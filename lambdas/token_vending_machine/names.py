@@ -7,7 +7,9 @@ from enum import StrEnum
 
 
 class Env(StrEnum):
-    """Environment variables the function reads at cold start."""
+    """Names of the function's environment variables that other code (the CDK app, the local stack,
+    tests) refers to. Each is declared, with its type, default and validation, by a field of
+    ``settings.Settings``; a setting nothing else names needs no member here."""
 
     SECRET_NAME = "MOMENTO_API_KEY_SECRET_NAME"
     SECRET_MAX_AGE_SECONDS = "SECRET_MAX_AGE_SECONDS"

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonDict
 
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.identity import IdentitySource
@@ -15,32 +17,118 @@ from token_vending_machine.names import Env
 # Momento refuses disposable tokens that live longer than 25 hours.
 MAX_TOKEN_EXPIRY_SECONDS = 25 * 60 * 60
 ANY = "*"
+# Marks a setting the deployment decides (the CDK app or the local stack), not the operator: it has no
+# CDK context key and no row in the README's configuration table.
+SET_BY_DEPLOYMENT: JsonDict = {"set_by_deployment": True}
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    """The function's settings, declared ONCE here: environment variable (the upper-cased name or an
+    alias), type, default, validation and description. The CDK app derives its context keys,
+    synth-time validation and the function's environment from this table (``infra/config.py``), and
+    the README's configuration table is written from it (``infra/settings_table.py``)."""
 
-    secret_name: str = Field(alias=Env.SECRET_NAME, min_length=1)
-    secret_max_age_seconds: float = Field(default=300, alias=Env.SECRET_MAX_AGE_SECONDS, ge=0)
-    token_expiry_seconds: int = Field(default=3600, alias=Env.TOKEN_EXPIRY_SECONDS, gt=0, le=MAX_TOKEN_EXPIRY_SECONDS)
-    momento_timeout_seconds: float = Field(default=2.0, alias=Env.MOMENTO_TIMEOUT_SECONDS, gt=0, le=30)
-    momento_max_attempts: int = Field(default=3, alias=Env.MOMENTO_MAX_ATTEMPTS, ge=1, le=10)
-    momento_local_endpoint: str | None = Field(default=None, alias=Env.MOMENTO_LOCAL_ENDPOINT)
-    # Policy. The defaults are the original's: any cache, any topic, publish+subscribe for anyone.
-    allowed_caches: tuple[str, ...] = Field(default=(ANY,), alias=Env.ALLOWED_CACHES, min_length=1)
-    allowed_topics: tuple[str, ...] = Field(default=(ANY,), alias=Env.ALLOWED_TOPICS, min_length=1)
-    allowed_permissions: tuple[Permission, ...] = Field(
-        default=tuple(Permission), alias=Env.ALLOWED_PERMISSIONS, min_length=1
+    # A field's environment variable is its name in upper case unless it sets an alias of its own.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, alias_generator=str.upper)
+
+    secret_name: str = Field(
+        description="Name or ARN of the secret holding the long-lived key.",
+        alias=Env.SECRET_NAME,
+        min_length=1,
+        json_schema_extra=SET_BY_DEPLOYMENT,
     )
-    topics_per_identity: bool = Field(default=False, alias=Env.TOPICS_PER_IDENTITY)
-    # Reuse a token for identical requests while at least this share of its life remains (1 = never).
-    token_reuse_min_remaining: float = Field(default=0.5, alias=Env.TOKEN_REUSE_MIN_REMAINING, gt=0, le=1)
-    cors_allowed_origins: tuple[str, ...] = Field(default=(), alias=Env.CORS_ALLOWED_ORIGINS)
-    max_body_bytes: int = Field(default=8192, alias=Env.MAX_BODY_BYTES, ge=64, le=1_048_576)
-    momento_call_rate_limit: float = Field(default=1.0, alias=Env.MOMENTO_CALL_RATE_LIMIT, ge=0, le=1000)
-    front_door_api_id: str | None = Field(default=None, alias=Env.FRONT_DOOR_API_ID, pattern=r"^[a-z0-9]{10}$")
-    identity_source: IdentitySource = Field(default=IdentitySource.ANY, alias=Env.IDENTITY_SOURCE)
-    secrets_extension_port: int | None = Field(default=None, alias=Env.SECRETS_EXTENSION_PORT, gt=0, lt=65536)
+    secret_max_age_seconds: float = Field(
+        description="How long the function keeps the key before reading the secret again (bounds rotation).",
+        default=300,
+        ge=0,
+    )
+    token_expiry_seconds: int = Field(
+        description="Lifetime of each vended token (Momento allows at most 25 h).",
+        default=3600,
+        gt=0,
+        le=MAX_TOKEN_EXPIRY_SECONDS,
+    )
+    momento_timeout_seconds: float = Field(
+        description="Deadline of one Momento token call; the Lambda timeout is derived from it.",
+        default=2.0,
+        gt=0,
+        le=30,
+    )
+    momento_max_attempts: int = Field(
+        description="Momento token calls per request, retrying transient failures within the time budget.",
+        default=3,
+        ge=1,
+        le=10,
+    )
+    momento_local_endpoint: str | None = Field(
+        description="host:port of a local Momento-compatible server (insecure channel); the local stack and tests.",
+        default=None,
+        json_schema_extra=SET_BY_DEPLOYMENT,
+    )
+    # Policy. The defaults are the original's: any cache, any topic, publish+subscribe for anyone.
+    allowed_caches: tuple[str, ...] = Field(
+        description="Caches tokens may be vended for: names or glob patterns, comma-separated.",
+        default=(ANY,),
+        min_length=1,
+    )
+    allowed_topics: tuple[str, ...] = Field(
+        description="Topics tokens may be vended for: names or glob patterns, comma-separated.",
+        default=(ANY,),
+        min_length=1,
+    )
+    allowed_permissions: tuple[Permission, ...] = Field(
+        description="Permissions callers may ask for: publish_subscribe, subscribe, publish.",
+        default=tuple(Permission),
+        min_length=1,
+    )
+    topics_per_identity: bool = Field(
+        description="Each verified caller gets only topics <namespace> and <namespace>:* (verifying front door).",
+        default=False,
+    )
+    token_reuse_min_remaining: float = Field(
+        description="Reuse a token for identical requests while at least this share of its life remains (1: never).",
+        default=0.5,
+        gt=0,
+        le=1,
+    )
+    cors_allowed_origins: tuple[str, ...] = Field(
+        description="Origins browsers may call from (comma-separated; * for any). The CDK app deploys * unless set.",
+        default=(),
+        json_schema_extra={"deployed_default": [ANY]},
+    )
+    max_body_bytes: int = Field(
+        description="Largest request body accepted (413 beyond).",
+        default=8192,
+        ge=64,
+        le=1_048_576,
+    )
+    momento_call_rate_limit: float = Field(
+        description="Momento token calls per second per container (0: no limit); reused tokens are free.",
+        default=1.0,
+        ge=0,
+        le=1000,
+    )
+    front_door_api_id: str | None = Field(
+        description="The API Gateway API in front: identities from any other API are refused (403).",
+        default=None,
+        pattern=r"^[a-z0-9]{10}$",
+        json_schema_extra=SET_BY_DEPLOYMENT,
+    )
+    identity_source: IdentitySource = Field(
+        description="The one kind of caller identity the front door produces (any, none, jwt, iam, lambda); "
+        "events carrying another are refused as forged (403).",
+        default=IdentitySource.ANY,
+        json_schema_extra=SET_BY_DEPLOYMENT,
+    )
+    secrets_extension_port: int | None = Field(
+        description="Set by the AWS Parameters and Secrets extension: the secret is then read through it, "
+        "without importing boto3.",
+        default=None,
+        alias=Env.SECRETS_EXTENSION_PORT,
+        gt=0,
+        lt=65536,
+        json_schema_extra=SET_BY_DEPLOYMENT,
+    )
 
     @field_validator("allowed_caches", "allowed_topics", "allowed_permissions", "cors_allowed_origins", mode="before")
     @classmethod
@@ -65,6 +153,32 @@ class Settings(BaseModel):
             return None
         host, _, port = self.momento_local_endpoint.rpartition(":")
         return host, int(port)
+
+
+def operator_settings() -> dict[str, FieldInfo]:
+    """The rows an operator sets, by field name."""
+    return {
+        name: info
+        for name, info in Settings.model_fields.items()
+        if not (isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("set_by_deployment"))
+    }
+
+
+def context_key(field_name: str) -> str:
+    """A setting's CDK context key: its field name in camelCase (``max_body_bytes`` -> ``maxBodyBytes``)."""
+    first, *rest = field_name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def env_value(value: Any) -> str:
+    """A setting's value as the environment carries it, read back the same by ``load_settings``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -6,13 +6,15 @@ from typing import Any
 
 import pytest
 
-from infra.config import CONTEXT_OF_ENV, StackConfig
+from infra.config import StackConfig
 from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
 from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS
 from token_vending_machine.names import Env
-from token_vending_machine.settings import Settings, load_settings
+from token_vending_machine.settings import Settings, context_key, load_settings, operator_settings
 
 ISSUER = "https://issuer.example.com/"
+# Every variable the stack sets from the function's settings table, and the identity source it decides.
+DEPLOYED_ENV = {info.alias for info in operator_settings().values()} | {Env.IDENTITY_SOURCE}
 
 
 def config(**context: Any) -> StackConfig:
@@ -25,7 +27,7 @@ def test_defaults_ship_a_function_url_that_creates_its_secret() -> None:
     assert defaults.front_door is FrontDoor.FUNCTION_URL
     assert defaults.function_url_auth is FunctionUrlAuth.NONE
     assert defaults.creates_secret
-    assert defaults.cors_allowed_origins == ("*",)
+    assert defaults.function.cors_allowed_origins == ("*",)
     assert (defaults.memory_size, defaults.reserved_concurrency, defaults.log_retention_days) == (256, 3, 30)
     assert defaults.invoker_role_arns == ()
     assert (defaults.secrets_extension, defaults.snap_start, defaults.tracing) == (True, False, True)
@@ -37,11 +39,11 @@ def test_default_function_environment_is_the_lambdas_own_defaults() -> None:
     environment = config().function_environment
     from_environment = load_settings({**environment, Env.SECRET_NAME: "s"})
     built_in = Settings.model_validate({Env.SECRET_NAME: "s"})
-    assert from_environment.model_dump(exclude={"cors_allowed_origins"}) == built_in.model_dump(
-        exclude={"cors_allowed_origins"}
-    )
+    deployment_decides = {"cors_allowed_origins", "identity_source"}
+    assert from_environment.model_dump(exclude=deployment_decides) == built_in.model_dump(exclude=deployment_decides)
     assert from_environment.cors_allowed_origins == ("*",)
-    assert set(environment) == set(CONTEXT_OF_ENV)
+    assert from_environment.identity_source == "none"  # a public Function URL verifies nobody
+    assert set(environment) == DEPLOYED_ENV
 
 
 def test_policy_context_becomes_the_functions_settings() -> None:
@@ -50,13 +52,13 @@ def test_policy_context_becomes_the_functions_settings() -> None:
             Context.FRONT_DOOR: FrontDoor.HTTP_API,
             Context.JWT_ISSUER: ISSUER,
             Context.JWT_AUDIENCE: "web, mobile",
-            Context.ALLOWED_CACHES: "chat, presence",
-            Context.ALLOWED_TOPICS: ["room-*", "lobby"],  # cdk.json may hold a list
-            Context.ALLOWED_PERMISSIONS: "subscribe",
-            Context.TOPICS_PER_IDENTITY: "true",
-            Context.TOKEN_REUSE_MIN_REMAINING: "1",
-            Context.MAX_BODY_BYTES: "2048",
-            Context.CORS_ALLOWED_ORIGINS: "https://a.example,https://b.example",
+            "allowedCaches": "chat, presence",
+            "allowedTopics": ["room-*", "lobby"],  # cdk.json may hold a list
+            "allowedPermissions": "subscribe",
+            "topicsPerIdentity": "true",
+            "tokenReuseMinRemaining": "1",
+            "maxBodyBytes": "2048",
+            "corsAllowedOrigins": "https://a.example,https://b.example",
         }
     )
     assert parsed.jwt_audience == ("web", "mobile") and parsed.verifies_caller
@@ -73,13 +75,13 @@ def test_policy_context_becomes_the_functions_settings() -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        (Context.ALLOWED_PERMISSIONS, "publish,admin"),
-        (Context.ALLOWED_CACHES, " , "),
-        (Context.ALLOWED_TOPICS, ""),
-        (Context.TOKEN_REUSE_MIN_REMAINING, "0"),
-        (Context.TOKEN_REUSE_MIN_REMAINING, "1.5"),
-        (Context.MAX_BODY_BYTES, "10"),
-        (Context.TOPICS_PER_IDENTITY, "maybe"),
+        ("allowedPermissions", "publish,admin"),
+        ("allowedCaches", " , "),
+        ("allowedTopics", ""),
+        ("tokenReuseMinRemaining", "0"),
+        ("tokenReuseMinRemaining", "1.5"),
+        ("maxBodyBytes", "10"),
+        ("topicsPerIdentity", "maybe"),
         (Context.SNAP_START, "maybe"),
     ],
 )
@@ -120,12 +122,12 @@ def test_jwt_needs_an_https_issuer_and_an_audience(context: dict[str, str]) -> N
     ],
 )
 def test_topics_per_identity_needs_a_verified_caller(context: dict[str, str]) -> None:
-    with pytest.raises(ValueError, match=Context.TOPICS_PER_IDENTITY):
-        config(**context, **{Context.TOPICS_PER_IDENTITY: "true"})
+    with pytest.raises(ValueError, match="topicsPerIdentity"):
+        config(**context, **{"topicsPerIdentity": "true"})
 
 
 def test_topics_per_identity_with_a_verified_caller() -> None:
-    assert config(**{Context.FUNCTION_URL_AUTH: "AWS_IAM", Context.TOPICS_PER_IDENTITY: "yes"}).topics_per_identity
+    assert config(**{Context.FUNCTION_URL_AUTH: "AWS_IAM", "topicsPerIdentity": "yes"}).function.topics_per_identity
 
 
 def test_command_line_strings_are_coerced() -> None:
@@ -134,7 +136,7 @@ def test_command_line_strings_are_coerced() -> None:
             Context.FRONT_DOOR: FrontDoor.REST_API,
             Context.MEMORY_SIZE: "1024",
             Context.THROTTLING_RATE_LIMIT: "2.5",
-            Context.CORS_ALLOWED_ORIGINS: "https://a.example, https://b.example",
+            "corsAllowedOrigins": "https://a.example, https://b.example",
             Context.RESERVED_CONCURRENCY: "none",
             Context.LOG_LEVEL: "warning",
             Context.EXISTING_SECRET: "momento/api-key",
@@ -142,7 +144,7 @@ def test_command_line_strings_are_coerced() -> None:
     )
     assert parsed.memory_size == 1024
     assert parsed.throttling_rate_limit == 2.5
-    assert parsed.cors_allowed_origins == ("https://a.example", "https://b.example")
+    assert parsed.function.cors_allowed_origins == ("https://a.example", "https://b.example")
     assert parsed.reserved_concurrency is None
     assert parsed.log_level == "WARNING"
     assert not parsed.creates_secret
@@ -154,11 +156,11 @@ def test_command_line_strings_are_coerced() -> None:
         (Context.FRONT_DOOR, "alb"),
         (Context.FUNCTION_URL_AUTH, "COGNITO"),
         (Context.MEMORY_SIZE, "64"),
-        (Context.TOKEN_EXPIRY_SECONDS, str(26 * 3600)),
+        ("tokenExpirySeconds", str(26 * 3600)),
         (Context.LOG_RETENTION_DAYS, "10"),
         (Context.LOG_LEVEL, "TRACE"),
         (Context.RESERVED_CONCURRENCY, "0"),
-        (Context.MOMENTO_MAX_ATTEMPTS, "0"),
+        ("momentoMaxAttempts", "0"),
         (Context.EXISTING_SECRET_KMS_KEY_ARN, "not-an-arn"),
     ],
 )
@@ -180,7 +182,7 @@ def test_endpoint_with_existing_secret_is_refused() -> None:
 def test_unknown_keys_are_ignored_but_known_ones_are_all_read() -> None:
     read: list[str] = []
     StackConfig.from_context(lambda key: read.append(key))
-    assert set(read) == {key.value for key in Context}
+    assert set(read) == {key.value for key in Context} | {context_key(name) for name in operator_settings()}
 
 
 # --- Rate limits on the default deployment (issue 10, point 17) ---------------------------------------
@@ -189,23 +191,23 @@ def test_unknown_keys_are_ignored_but_known_ones_are_all_read() -> None:
 def test_default_deployment_spends_at_most_3_of_the_accounts_5_momento_calls_per_second() -> None:
     """GIVEN the defaults, THEN reserved concurrency x the per-container limiter leaves 2 calls/s to other apps."""
     defaults = config()
-    assert defaults.momento_call_rate_limit == Settings.model_fields["momento_call_rate_limit"].default == 1.0
+    assert defaults.function.momento_call_rate_limit == Settings.model_fields["momento_call_rate_limit"].default == 1.0
     assert defaults.reserved_concurrency == 3
-    assert defaults.momento_call_rate_limit * defaults.reserved_concurrency <= 5 - 2
+    assert defaults.function.momento_call_rate_limit * defaults.reserved_concurrency <= 5 - 2
     assert defaults.function_environment[Env.MOMENTO_CALL_RATE_LIMIT] == "1"
 
 
 @pytest.mark.parametrize(("value", "environment"), [("0", "0"), ("0.5", "0.5"), ("2", "2")])
 def test_momento_call_rate_limit_reaches_the_function(value: str, environment: str) -> None:
-    parsed = config(**{Context.MOMENTO_CALL_RATE_LIMIT: value})
+    parsed = config(**{"momentoCallRateLimit": value})
     assert parsed.function_environment[Env.MOMENTO_CALL_RATE_LIMIT] == environment
     assert load_settings({**parsed.function_environment, Env.SECRET_NAME: "s"}).momento_call_rate_limit == float(value)
 
 
 @pytest.mark.parametrize("value", ["-1", "fast", "5000"])
 def test_bad_momento_call_rate_limit_is_refused_by_name(value: str) -> None:
-    with pytest.raises(ValueError, match=Context.MOMENTO_CALL_RATE_LIMIT):
-        config(**{Context.MOMENTO_CALL_RATE_LIMIT: value})
+    with pytest.raises(ValueError, match="momentoCallRateLimit"):
+        config(**{"momentoCallRateLimit": value})
 
 
 # --- No option silently ignored (point 5) ---------------------------------------------------------------
@@ -229,7 +231,7 @@ def test_reserved_concurrency_with_an_api_front_door_is_refused(front_door: Fron
 
 @pytest.mark.parametrize("key", [Context.THROTTLING_RATE_LIMIT, Context.THROTTLING_BURST_LIMIT])
 def test_stage_throttling_with_a_function_url_is_refused(key: Context) -> None:
-    with pytest.raises(ValueError, match=f"{key}.*{Context.RESERVED_CONCURRENCY}.*{Context.MOMENTO_CALL_RATE_LIMIT}"):
+    with pytest.raises(ValueError, match=f"{key}.*{Context.RESERVED_CONCURRENCY}.*{'momentoCallRateLimit'}"):
         config(**{key: "2"})
 
 
@@ -289,11 +291,11 @@ def test_invoker_role_arns_must_be_role_arns(arn: str) -> None:
 @pytest.mark.parametrize("front_door", [FrontDoor.HTTP_API, FrontDoor.REST_API])
 def test_a_lambda_timeout_beyond_the_api_gateway_limit_is_refused(front_door: FrontDoor) -> None:
     """GIVEN 8 s x 3 Momento attempts (a 33 s Lambda timeout), THEN API Gateway would cut the answer off at 29 s."""
-    slow = {Context.MOMENTO_TIMEOUT_SECONDS: "8", Context.MOMENTO_MAX_ATTEMPTS: "3"}
+    slow = {"momentoTimeoutSeconds": "8", "momentoMaxAttempts": "3"}
     assert config(**slow).function_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS
     with pytest.raises(
         ValueError,
-        match=f"{Context.MOMENTO_TIMEOUT_SECONDS}=8 and {Context.MOMENTO_MAX_ATTEMPTS}=3 .* "
+        match=f"{'momentoTimeoutSeconds'}=8 and {'momentoMaxAttempts'}=3 .* "
         f"{API_GATEWAY_INTEGRATION_LIMIT_SECONDS} s integration limit",
     ):
         config(**{Context.FRONT_DOOR: front_door, **slow})
@@ -303,8 +305,8 @@ def test_the_largest_budget_that_fits_behind_api_gateway_is_accepted() -> None:
     fitting = config(
         **{
             Context.FRONT_DOOR: FrontDoor.HTTP_API,
-            Context.MOMENTO_TIMEOUT_SECONDS: "6",
-            Context.MOMENTO_MAX_ATTEMPTS: "3",
+            "momentoTimeoutSeconds": "6",
+            "momentoMaxAttempts": "3",
         }
     )
     assert fitting.function_timeout_seconds <= API_GATEWAY_INTEGRATION_LIMIT_SECONDS

@@ -17,11 +17,10 @@ from infra.checks import (
     VARIANTS,
     Synthesized,
 )
-from infra.config import CONTEXT_OF_ENV
 from infra.names import API_KEY_PARAMETER, LIVE_ALIAS, Output
 from token_vending_machine.budget import function_timeout_seconds
 from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
-from token_vending_machine.settings import Settings
+from token_vending_machine.settings import Settings, operator_settings
 
 FUNCTION = "AWS::Lambda::Function"
 ALL_VARIANTS = [*VARIANTS, "custom", "custom-function-url", "no-reservation"]
@@ -37,6 +36,8 @@ UNTRACED_VARIANTS = ["rest-api-snapstart-untraced", "custom"]
 NO_EXTENSION_VARIANTS = ["rest-api-snapstart-untraced"]
 # Variables the AWS Parameters and Secrets extension reads; aws-cdk-lib sets them with the layer.
 EXTENSION_ENV_PREFIXES = ("PARAMETERS_SECRETS_EXTENSION_", "SECRETS_MANAGER_", "SSM_PARAMETER_STORE_")
+# Every variable the stack sets from the function's settings table, and the identity source it decides.
+DEPLOYED_ENV = {info.alias for info in operator_settings().values()} | {Env.IDENTITY_SOURCE}
 
 
 def template(synthesized: dict[str, Synthesized], name: str) -> Template:
@@ -305,7 +306,7 @@ def test_api_key_value_is_nowhere_in_the_cloud_assembly(
         extension_variables = {v for v in variables if v.startswith(EXTENSION_ENV_PREFIXES)}
         assert variables - extension_variables == {
             Env.SECRET_NAME,
-            *CONTEXT_OF_ENV,
+            *DEPLOYED_ENV,
             *(SERVICE_NAME_ENV, METRICS_NAMESPACE_ENV, POWERTOOLS_LOG_LEVEL_ENV),
             *([Env.FRONT_DOOR_API_ID] if name in API_GATEWAY_VARIANTS else []),
         }

@@ -2,7 +2,7 @@ import pytest
 
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.names import Env
-from token_vending_machine.settings import MAX_TOKEN_EXPIRY_SECONDS, load_settings
+from token_vending_machine.settings import MAX_TOKEN_EXPIRY_SECONDS, Settings, load_settings
 
 REQUIRED = {Env.SECRET_NAME: "MomentoApiKeySecret"}
 
@@ -65,3 +65,14 @@ def test_the_secret_name_is_required():
 
 def test_expiry_of_exactly_25_hours_is_allowed():
     assert load_settings({**REQUIRED, Env.TOKEN_EXPIRY_SECONDS: str(MAX_TOKEN_EXPIRY_SECONDS)}).token_expiry_seconds
+
+
+def test_every_shared_name_is_a_declared_setting():
+    declared = {info.alias for info in Settings.model_fields.values()}
+
+    assert set(Env) <= declared
+
+
+def test_a_settings_variable_is_its_upper_cased_name_unless_it_says_otherwise():
+    assert Settings.model_fields["max_body_bytes"].alias == "MAX_BODY_BYTES"
+    assert Settings.model_fields["secret_name"].alias == "MOMENTO_API_KEY_SECRET_NAME"
