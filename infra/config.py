@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from aws_cdk.aws_logs import RetentionDays
@@ -21,7 +22,14 @@ from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
 from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS, function_timeout_seconds
 from token_vending_machine.identity import IdentitySource
 from token_vending_machine.names import Env
-from token_vending_machine.settings import Settings, context_key, env_value, operator_settings
+from token_vending_machine.settings import (
+    LEGACY_POLICY_FIELDS,
+    Settings,
+    context_key,
+    env_value,
+    operator_settings,
+    settings_problems,
+)
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = {
@@ -225,10 +233,11 @@ class StackConfig(BaseModel):
     def function_environment(self) -> dict[str, str]:
         """Every operator setting as an environment variable (always set, so the template shows the
         policy), and the kind of caller identity this stack's front door produces."""
+        replaced = LEGACY_POLICY_FIELDS if self.function.policy is not None else ()
         environment = {
-            info.alias: env_value(getattr(self.function, name))
+            str(info.alias): env_value(value)
             for name, info in operator_settings().items()
-            if info.alias is not None
+            if (value := getattr(self.function, name)) is not None and name not in replaced
         }
         environment[Env.IDENTITY_SOURCE] = self.identity_source.value
         return environment
@@ -288,6 +297,14 @@ def function_settings(try_get_context: Callable[[str], Any]) -> Settings:
     """The function's settings from their context keys, validated by the function's own model at synth,
     so a value it would refuse fails `cdk synth`, not the cold start."""
     values: dict[str, Any] = {Env.SECRET_NAME: _SECRET_NAME_AT_SYNTH}
+    policy_file = try_get_context(Context.POLICY_FILE)
+    if policy_file:
+        if try_get_context(context_key("policy")) is not None:
+            raise ValueError(f"{Context.POLICY_FILE} and {context_key('policy')} say the same thing: set one")
+        try:
+            values[Env.POLICY] = Path(policy_file).read_text()
+        except OSError as exc:
+            raise ValueError(f"{Context.POLICY_FILE}: cannot read {policy_file!r} ({exc.strerror})") from None
     for name, info in operator_settings().items():
         value = try_get_context(context_key(name))
         if value is None and isinstance(info.json_schema_extra, dict):
@@ -297,13 +314,8 @@ def function_settings(try_get_context: Callable[[str], Any]) -> Settings:
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
-        context_of = {info.alias: context_key(name) for name, info in operator_settings().items()}
-        raise ValueError(
-            "; ".join(
-                f"{context_of.get(str(err['loc'][0]), err['loc'][0])}: {err['msg'].removeprefix('Value error, ')}"
-                for err in exc.errors(include_url=False)
-            )
-        ) from None
+        context_of = {str(info.alias): context_key(name) for name, info in operator_settings().items()}
+        raise ValueError(settings_problems(exc, name_of=context_of)) from None
 
 
 def _problem(error: ErrorDetails) -> str:

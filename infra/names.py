@@ -31,6 +31,8 @@ class Context(StrEnum):
     LOG_LEVEL = "logLevel"
     LOG_RETENTION_DAYS = "logRetentionDays"
     # Caller identity: an HTTP API JWT authorizer.
+    # The function's POLICY read from a JSON file at synth (or give it inline as context key "policy").
+    POLICY_FILE = "policyFile"
     JWT_ISSUER = "jwtIssuer"
     JWT_AUDIENCE = "jwtAudience"
     # Caller identity: IAM roles (ARNs) the stack lets invoke an AWS_IAM Function URL.

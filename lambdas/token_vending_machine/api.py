@@ -30,17 +30,25 @@ from token_vending_machine.errors import (
 )
 from token_vending_machine.http_event import http_method
 from token_vending_machine.identity import Caller, IdentitySource, verified_caller
-from token_vending_machine.models import ErrorBody, TokenRequest, VendedToken, field_errors
+from token_vending_machine.models import (
+    ErrorBody,
+    PermissionsRequest,
+    TokenRequest,
+    TokenScope,
+    TopicGrant,
+    VendedToken,
+    field_errors,
+)
 from token_vending_machine.names import ErrorCode
 
 ALLOWED_METHODS = ("POST",)
-EXPECTED_BODY = 'send JSON {"cacheName": "...", "topicName": "..."}'
+EXPECTED_BODY = 'send JSON {"cacheName": "...", "topicName": "..."} or {"permissions": [...]}'
 CORS_MAX_AGE_SECONDS = 600
 # Any path: the function has one purpose, and API Gateway may hand it /, /token or /{proxy+}.
 # "[\s\S]" rather than ".", which stops at a newline (an HTTP API decodes %0A into the path).
 ANY_PATH = r"[\s\S]*"
 
-Vend = Callable[[TokenRequest, Caller | None, Deadline], VendedToken]
+Vend = Callable[[TokenScope, Caller | None, Deadline], VendedToken]
 
 
 class TokenApi:
@@ -102,33 +110,24 @@ class TokenApi:
         def vend_token() -> Response[str]:
             event = resolver.current_event
             check_content_type(event.headers)
-            request = parse_token_request(
-                event.body, bool(event.is_base64_encoded), max_body_bytes=self._max_body_bytes
-            )
+            scope = parse_token_request(event.body, bool(event.is_base64_encoded), max_body_bytes=self._max_body_bytes)
             caller = verified_caller(
                 event.raw_event["requestContext"], accepted=self._identity_source, api_id=self._api_id
             )
-            self._logger.append_keys(
-                cache=request.cache_name,
-                topic=request.topic_name,
-                permission=request.permission.value,
-                caller=None if caller is None else caller.token_id,
-            )
-            token = self._vend(request, caller, self._deadline(resolver.lambda_context))
+            self._logger.append_keys(**_log_fields(scope), caller=None if caller is None else caller.token_id)
+            token = self._vend(scope, caller, self._deadline(resolver.lambda_context))
             self.outcome = "vended"
             return Response(status_code=200, content_type="application/json", body=token.model_dump_json())
 
-        @resolver.exception_handler(VendingError)
-        def vending_error(exc: VendingError) -> Response[str]:
-            return self._error(exc)
-
-        @resolver.exception_handler(Exception)
-        def unexpected_error(exc: Exception) -> Response[str]:
-            self._logger.exception("unexpected error")
-            self.outcome = ErrorCode.INTERNAL_ERROR
-            return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; please retry.")
-
+        resolver.exception_handler(VendingError)(self._error)
+        resolver.exception_handler(Exception)(self._unexpected)
         return resolver
+
+    def _unexpected(self, exc: Exception) -> Response[str]:
+        """A bug of ours: logged with its traceback, answered without it."""
+        self._logger.exception("unexpected error")
+        self.outcome = ErrorCode.INTERNAL_ERROR
+        return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; please retry.")
 
     def _error(self, exc: VendingError) -> Response[str]:
         """The ONE mapping from our exceptions to responses; every 5xx is logged with its cause."""
@@ -164,8 +163,19 @@ def check_content_type(headers: Mapping[str, str] | None) -> None:
         raise UnsupportedMediaType(f"Content-Type {media_type or '(empty)'!r} is not supported; {EXPECTED_BODY}.")
 
 
-def parse_token_request(body: str | None, is_base64_encoded: bool, *, max_body_bytes: int = 8192) -> TokenRequest:
-    """Decode and validate the body; every way it can be wrong is a 4xx that says which."""
+def parse_token_request(body: str | None, is_base64_encoded: bool, *, max_body_bytes: int = 8192) -> TokenScope:
+    """Decode and validate the body, in either request form; every way it can be wrong is a 4xx that says which."""
+    document = _json_object(_body_text(body, is_base64_encoded, max_body_bytes))
+    form: type[TokenRequest | PermissionsRequest] = PermissionsRequest if "permissions" in document else TokenRequest
+    if form is PermissionsRequest and ("cacheName" in document or "topicName" in document):
+        raise BadRequest('Send either {"cacheName", "topicName"} or {"permissions": [...]}, not both.')
+    try:
+        return form.model_validate(document).scope
+    except ValidationError as exc:
+        raise ValidationFailed("The request has missing or invalid fields.", details=field_errors(exc)) from None
+
+
+def _body_text(body: str | None, is_base64_encoded: bool, max_body_bytes: int) -> str:
     if not body:
         raise BadRequest(f"The request body is empty; {EXPECTED_BODY}.")
     too_large = PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
@@ -181,9 +191,12 @@ def parse_token_request(body: str | None, is_base64_encoded: bool, *, max_body_b
     if len(raw) > max_body_bytes:
         raise too_large
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8 text.") from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
     if not text.strip():
         raise BadRequest(f"The request body is empty; {EXPECTED_BODY}.")
     try:
@@ -192,10 +205,14 @@ def parse_token_request(body: str | None, is_base64_encoded: bool, *, max_body_b
         raise BadRequest(f"The request body is not valid JSON; {EXPECTED_BODY}.") from None
     if not isinstance(document, dict):
         raise BadRequest(f"The request body must be a JSON object; {EXPECTED_BODY}.")
-    try:
-        return TokenRequest.model_validate(document)
-    except ValidationError as exc:
-        raise ValidationFailed("The request has missing or invalid fields.", details=field_errors(exc)) from None
+    return document
+
+
+def _log_fields(scope: TokenScope) -> dict[str, str | int]:
+    """What the log line says of the request: the one topic of the original form, else a count."""
+    if len(scope) == 1 and isinstance(grant := scope[0], TopicGrant):
+        return {"cache": grant.cache, "topic": grant.topic, "role": grant.role.value}
+    return {"grants": len(scope)}
 
 
 def error_response(

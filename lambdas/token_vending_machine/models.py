@@ -6,9 +6,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 # Momento's SDKs only require a non-blank name; we also cap the length and refuse control
 # characters and surrounding whitespace, which no real cache or topic name carries.
@@ -43,28 +52,65 @@ MomentoName = Annotated[
 
 
 class Permission(StrEnum):
-    """What the token may do on its one topic."""
+    """What a token of the original request form may do on its one topic."""
 
     PUBLISH_SUBSCRIBE = "publish_subscribe"
     SUBSCRIBE = "subscribe"
     PUBLISH = "publish"
 
 
+class TopicRole(StrEnum):
+    """Momento's topic roles, as the second request form and the policy name them."""
+
+    PUBLISH_SUBSCRIBE = "publishsubscribe"
+    SUBSCRIBE_ONLY = "subscribeonly"
+    PUBLISH_ONLY = "publishonly"
+
+
+class CacheRole(StrEnum):
+    """Momento's cache roles."""
+
+    READ_WRITE = "readwrite"
+    READ_ONLY = "readonly"
+    WRITE_ONLY = "writeonly"
+
+
+TOPIC_ROLE_OF_PERMISSION = {
+    Permission.PUBLISH_SUBSCRIBE: TopicRole.PUBLISH_SUBSCRIBE,
+    Permission.SUBSCRIBE: TopicRole.SUBSCRIBE_ONLY,
+    Permission.PUBLISH: TopicRole.PUBLISH_ONLY,
+}
+
+
 @dataclass(frozen=True)
 class TopicGrant:
     """One permission of a token: a role on one topic of one cache."""
 
-    cache_name: str
-    topic_name: str
-    permission: Permission
+    cache: str
+    topic: str
+    role: TopicRole
 
 
-# Everything one token may do: what the rules hand to the token issuer.
-TokenScope = tuple[TopicGrant, ...]
+@dataclass(frozen=True)
+class CacheGrant:
+    """One permission of a token: a role on one cache's items, all of them unless ``key`` or
+    ``key_prefix`` (never both) narrows it."""
+
+    cache: str
+    role: CacheRole
+    key: str | None = None
+    key_prefix: str | None = None
+
+
+Grant = TopicGrant | CacheGrant
+# Everything one token may do, in the order asked, without repeats: what the rules hand the issuer.
+TokenScope = tuple[Grant, ...]
+# Momento's limit of permission statements in one token.
+MAX_GRANTS = 20
 
 
 class TokenRequest(BaseModel):
-    """What a caller POSTs: the one cache and topic the token will be scoped to. Unknown fields are ignored."""
+    """The original request: the one cache and topic the token will be scoped to. Unknown fields are ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -74,7 +120,62 @@ class TokenRequest(BaseModel):
 
     @property
     def scope(self) -> TokenScope:
-        return (TopicGrant(self.cache_name, self.topic_name, self.permission),)
+        return (TopicGrant(self.cache_name, self.topic_name, TOPIC_ROLE_OF_PERMISSION[self.permission]),)
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicEntry(_Entry):
+    """``{"role": "publishsubscribe", "cache": "chat", "topic": "room-1"}``"""
+
+    role: Literal["publishsubscribe", "subscribeonly", "publishonly"]
+    cache: MomentoName
+    topic: MomentoName
+
+    def grant(self) -> TopicGrant:
+        return TopicGrant(self.cache, self.topic, TopicRole(self.role))
+
+
+class ItemSelector(_Entry):
+    """``{"key": "user-42"}`` or ``{"keyPrefix": "room-1:"}``: exactly one."""
+
+    key: MomentoName | None = None
+    key_prefix: MomentoName | None = Field(default=None, alias="keyPrefix")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ItemSelector:
+        if (self.key is None) == (self.key_prefix is None):
+            raise ValueError('give exactly one of "key" and "keyPrefix"')
+        return self
+
+
+class CacheEntry(_Entry):
+    """``{"role": "readonly", "cache": "chat", "item": {"keyPrefix": "room-1:"}}``; no item: the whole cache."""
+
+    role: Literal["readwrite", "readonly", "writeonly"]
+    cache: MomentoName
+    item: ItemSelector | None = None
+
+    def grant(self) -> CacheGrant:
+        item = self.item or ItemSelector.model_construct(key=None, key_prefix=None)
+        return CacheGrant(self.cache, CacheRole(self.role), key=item.key, key_prefix=item.key_prefix)
+
+
+class PermissionsRequest(BaseModel):
+    """The second request form: Momento's own permission objects, 1 to 20 of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    permissions: list[Annotated[TopicEntry | CacheEntry, Field(discriminator="role")]] = Field(
+        min_length=1, max_length=MAX_GRANTS
+    )
+
+    @property
+    def scope(self) -> TokenScope:
+        """The grants in the order asked; a repeated entry counts once."""
+        return tuple(dict.fromkeys(entry.grant() for entry in self.permissions))
 
 
 class VendedToken(BaseModel):
@@ -97,12 +198,21 @@ class ErrorBody(BaseModel):
     details: list[FieldError] | None = None
 
 
+# Pydantic puts the role that chose an entry's shape into the error's location; the caller never wrote it.
+_ROLE_TAGS = frozenset(TopicRole) | frozenset(CacheRole)
+
+
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """The fields at fault, named as the caller spelled them, without echoing the input."""
-    return [
-        {"field": ".".join(str(part) for part in err["loc"]) or "body", "message": err["msg"]}
-        for err in exc.errors(include_input=False, include_url=False)
-    ]
+    """The fields at fault, named as the caller spelled them (``permissions.2.item``), without echoing the input."""
+    errors = []
+    for err in exc.errors(include_input=False, include_url=False):
+        parts = [str(part) for part in err["loc"] if part not in _ROLE_TAGS]
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            parts.append("role")
+            message = f"must be one of {', '.join(sorted(_ROLE_TAGS))}"  # pydantic's message quotes the input
+        errors.append({"field": ".".join(parts) or "body", "message": message})
+    return errors
 
 
 class MomentoKey(BaseModel):

@@ -26,6 +26,7 @@ class Env(StrEnum):
     MAX_BODY_BYTES = "MAX_BODY_BYTES"
     # Momento token calls per second per container (0: no limit); the account allows 5 in all.
     MOMENTO_CALL_RATE_LIMIT = "MOMENTO_CALL_RATE_LIMIT"
+    POLICY = "POLICY"
     # The API Gateway API (HTTP or REST) the stack put in front: events that carry a caller identity
     # from any other API are refused. Unset for a Function URL, whose id the stack cannot know.
     FRONT_DOOR_API_ID = "FRONT_DOOR_API_ID"

@@ -5,21 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic.json_schema import JsonDict
 
 from token_vending_machine.errors import ConfigurationError
 from token_vending_machine.identity import IdentitySource
 from token_vending_machine.models import Permission
 from token_vending_machine.names import Env
+from token_vending_machine.policy import PolicyDocument, Rule, legacy_rules
 
 # Momento refuses disposable tokens that live longer than 25 hours.
 MAX_TOKEN_EXPIRY_SECONDS = 25 * 60 * 60
 ANY = "*"
+# The original's policy settings, which a POLICY document replaces.
+LEGACY_POLICY_FIELDS = ("allowed_caches", "allowed_topics", "allowed_permissions", "topics_per_identity")
 # Marks a setting the deployment decides (the CDK app or the local stack), not the operator: it has no
 # CDK context key and no row in the README's configuration table.
-SET_BY_DEPLOYMENT: JsonDict = {"set_by_deployment": True}
+SET_BY_DEPLOYMENT: dict[str, JsonValue] = {"set_by_deployment": True}
 
 
 class Settings(BaseModel):
@@ -81,6 +83,12 @@ class Settings(BaseModel):
         default=tuple(Permission),
         min_length=1,
     )
+    policy: PolicyDocument | None = Field(
+        description='The policy as one JSON document, {"rules": [...]} (see Policy): what may be granted, per '
+        "cache, topic or key pattern and role; replaces ALLOWED_CACHES, ALLOWED_TOPICS, ALLOWED_PERMISSIONS "
+        "and TOPICS_PER_IDENTITY.",
+        default=None,
+    )
     topics_per_identity: bool = Field(
         description="Each verified caller gets only topics <namespace> and <namespace>:* (verifying front door).",
         default=False,
@@ -137,6 +145,27 @@ class Settings(BaseModel):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    def policy_rules(self) -> tuple[Rule, ...]:
+        """The rules in force: the POLICY document's, or the original's settings as rules."""
+        if self.policy is not None:
+            return self.policy.rules
+        return legacy_rules(self.allowed_caches, self.allowed_topics, self.allowed_permissions)
+
+    @model_validator(mode="after")
+    def _one_way_to_say_the_policy(self) -> Settings:
+        if self.policy is not None:
+            set_too = [
+                str(Settings.model_fields[name].alias)
+                for name in LEGACY_POLICY_FIELDS
+                if getattr(self, name) != Settings.model_fields[name].default
+            ]
+            if set_too:
+                raise ValueError(
+                    f"POLICY replaces {', '.join(set_too)}: express those in the policy's rules "
+                    "({identity} in a topic pattern for per-caller topics)"
+                )
+        return self
+
     @field_validator("momento_local_endpoint")
     @classmethod
     def _host_and_port(cls, value: str | None) -> str | None:
@@ -178,14 +207,27 @@ def env_value(value: Any) -> str:
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, tuple | list):
         return ",".join(map(str, value))
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(exclude_defaults=True)
     return str(value)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Validate the environment; the error names each bad variable and why (values are not secret)."""
-    known = {name.value: environ[name.value] for name in Env if environ.get(name.value, "") != ""}
+    names = [str(info.alias) for info in Settings.model_fields.values()]
+    known = {name: environ[name] for name in names if environ.get(name, "") != ""}
     try:
         return Settings.model_validate(known)
     except ValidationError as exc:
-        problems = "; ".join(f"{err['loc'][0]}: {err['msg']}" for err in exc.errors(include_url=False))
-        raise ConfigurationError(f"invalid configuration: {problems}") from None
+        raise ConfigurationError(f"invalid configuration: {settings_problems(exc)}") from None
+
+
+def settings_problems(exc: ValidationError, *, name_of: Mapping[str, str] | None = None) -> str:
+    """Each problem with the variable (or, through ``name_of``, the context key) and the place inside it."""
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        first, *rest = [str(part) for part in err["loc"]] or [""]
+        where = ".".join([(name_of or {}).get(first, first), *rest])
+        message = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)

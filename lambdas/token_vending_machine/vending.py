@@ -1,4 +1,4 @@
-"""The rules: a TokenRequest passes policy and becomes a scope, a reused token or a new one from the issuer.
+"""The rules: a requested scope passes policy and becomes a reused token or a new one from the issuer.
 
 They depend on small protocols (a key source, a token issuer, a metric sink) and our own models only;
 the adapters implement the protocols, and ``wiring.py`` plugs them in.
@@ -17,7 +17,7 @@ from typing import Protocol
 from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import MomentoRejectedKey, Throttled
 from token_vending_machine.identity import Caller
-from token_vending_machine.models import MomentoKey, Permission, TokenRequest, TokenScope, VendedToken
+from token_vending_machine.models import Grant, MomentoKey, TokenScope, VendedToken
 from token_vending_machine.policy import Policy
 
 
@@ -51,7 +51,8 @@ class MetricSink(Protocol):
     def add_metric(self, name: str, unit: str, value: float) -> None: ...
 
 
-ReuseKey = tuple[str, str, Permission, Caller | None]
+# The same grants, in any order, for the same caller share a token.
+ReuseKey = tuple[frozenset[Grant], Caller | None]
 
 
 class CallRateLimit:
@@ -146,18 +147,18 @@ class TokenVendor:
         self._metrics = metrics
         self._reused_key: MomentoKey | None = None
 
-    def vend(self, request: TokenRequest, *, caller: Caller | None, deadline: Deadline) -> VendedToken:
-        """A token for exactly the requested cache, topic and permission; the caller's token id goes with it."""
-        self._policy.check(request, caller)
+    def vend(self, scope: TokenScope, *, caller: Caller | None, deadline: Deadline) -> VendedToken:
+        """A token for exactly the requested grants; the caller's token id goes with it."""
+        self._policy.check(scope, caller)
         key = self._secrets.get(deadline)
         self._forget_tokens_of_other_keys(key)
-        reuse_key: ReuseKey = (request.cache_name, request.topic_name, request.permission, caller)
+        reuse_key: ReuseKey = (frozenset(scope), caller)
         reused = self._reuse.get(reuse_key)
         if reused is not None:
             self._count("TokenReuseHits", "Count", 1)
             return reused
         self._rate_limit.acquire()
-        token = self._mint(key, request.scope, None if caller is None else caller.token_id, deadline)
+        token = self._mint(key, scope, None if caller is None else caller.token_id, deadline)
         self._reuse.put(reuse_key, token)
         return token
 

@@ -19,7 +19,7 @@ from token_vending_machine.adapters.secrets import ExtensionSource, SecretsManag
 from token_vending_machine.api import TokenApi
 from token_vending_machine.budget import Deadline, function_timeout_seconds
 from token_vending_machine.identity import Caller
-from token_vending_machine.models import TokenRequest, VendedToken
+from token_vending_machine.models import TokenScope, VendedToken
 from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME
 from token_vending_machine.policy import Policy
 from token_vending_machine.settings import Settings
@@ -55,7 +55,7 @@ def build_vendor(
             max_attempts=settings.momento_max_attempts,
             local_endpoint=settings.local_host_and_port,
         ),
-        policy=Policy(settings),
+        policy=Policy(settings.policy_rules(), topics_per_identity=settings.topics_per_identity),
         reuse=TokenReuse(min_remaining_seconds=settings.token_reuse_min_remaining * settings.token_expiry_seconds),
         rate_limit=CallRateLimit(settings.momento_call_rate_limit),
         token_expiry_seconds=settings.token_expiry_seconds,
@@ -75,8 +75,8 @@ def create_handler(
     metrics = metrics or Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
     vendor = vendor or build_vendor(settings, secrets_client=secrets_client, metrics=metrics, logger=logger)
 
-    def vend(request: TokenRequest, caller: Caller | None, deadline: Deadline) -> VendedToken:
-        return vendor.vend(request, caller=caller, deadline=deadline)
+    def vend(scope: TokenScope, caller: Caller | None, deadline: Deadline) -> VendedToken:
+        return vendor.vend(scope, caller=caller, deadline=deadline)
 
     api = TokenApi(
         vend,

@@ -16,19 +16,19 @@ from token_vending_machine.errors import (
     Throttled,
 )
 from token_vending_machine.identity import Caller, IdentitySource
-from token_vending_machine.models import TokenRequest, VendedToken
+from token_vending_machine.models import CacheGrant, CacheRole, TokenScope, TopicGrant, TopicRole, VendedToken
 from token_vending_machine.names import ErrorCode
 
 
 class FakeVend:
     def __init__(self, failure: Exception | None = None) -> None:
         self.failure = failure
-        self.requests: list[TokenRequest] = []
+        self.requests: list[TokenScope] = []
         self.identities: list[str | None] = []
         self.budgets: list[float] = []
 
-    def __call__(self, request: TokenRequest, caller: Caller | None, deadline: Deadline) -> VendedToken:
-        self.requests.append(request)
+    def __call__(self, scope: TokenScope, caller: Caller | None, deadline: Deadline) -> VendedToken:
+        self.requests.append(scope)
         self.identities.append(None if caller is None else caller.identity)
         self.budgets.append(deadline.remaining())
         if self.failure is not None:
@@ -61,7 +61,7 @@ def test_every_happy_event_becomes_the_same_request(name):
     assert status == 200
     assert headers["Content-Type"] == "application/json"
     assert body == {"auth_token": "fake-token", "expires_at": 1736622970}
-    assert vend.requests == [TokenRequest(cacheName="SampleCache", topicName="sample-topic")]
+    assert vend.requests == [(TopicGrant("SampleCache", "sample-topic", TopicRole.PUBLISH_SUBSCRIBE),)]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_a_requested_permission_reaches_the_vendor():
 
     resolve(load_event("function-url-post-publish-only.json"), vend)
 
-    assert vend.requests[0].permission == "publish"
+    assert vend.requests[0][0].role == TopicRole.PUBLISH_ONLY
 
 
 @pytest.mark.parametrize(
@@ -367,3 +367,70 @@ def test_an_identity_from_another_api_is_refused():
     )
 
     assert status == 403
+
+
+def with_json_body(document):
+    event = load_event("function-url-post.json")
+    event["body"], event["isBase64Encoded"] = json.dumps(document), False
+    return event
+
+
+def test_the_permissions_form_becomes_its_grants_in_order_without_repeats():
+    vend = FakeVend()
+    entries = [
+        {"role": "publishsubscribe", "cache": "chat", "topic": "room-1"},
+        {"role": "readonly", "cache": "chat", "item": {"keyPrefix": "room-1:"}},
+        {"role": "publishsubscribe", "cache": "chat", "topic": "room-1"},
+        {"role": "readwrite", "cache": "profiles", "item": {"key": "user-42"}},
+        {"role": "readwrite", "cache": "scratch"},
+    ]
+
+    status, _, body = resolve(with_json_body({"permissions": entries}), vend)
+
+    assert status == 200 and set(body) == {"auth_token", "expires_at"}
+    assert vend.requests == [
+        (
+            TopicGrant("chat", "room-1", TopicRole.PUBLISH_SUBSCRIBE),
+            CacheGrant("chat", CacheRole.READ_ONLY, key_prefix="room-1:"),
+            CacheGrant("profiles", CacheRole.READ_WRITE, key="user-42"),
+            CacheGrant("scratch", CacheRole.READ_WRITE),
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "fields"),
+    [
+        ([], {"permissions"}),
+        ([{"role": "publishsubscribe", "cache": "chat", "topic": "t"}] * 21, {"permissions"}),
+        ([{"role": "publishsubscribe", "cache": "chat"}], {"permissions.0.topic"}),
+        ([{"role": "owner", "cache": "chat", "topic": "t"}], {"permissions.0.role"}),
+        ([{"cache": "chat", "topic": "t"}], {"permissions.0.role"}),
+        ([{"role": "readonly", "cache": "chat", "topic": "t"}], {"permissions.0.topic"}),
+        ([{"role": "readonly", "cache": "c", "item": {"key": "a", "keyPrefix": "b"}}], {"permissions.0.item"}),
+        ([{"role": "readonly", "cache": "c", "item": {}}], {"permissions.0.item"}),
+        ([{"role": "readonly", "cache": "c\u200b", "item": {"key": "k"}}], {"permissions.0.cache"}),
+        (
+            [{"role": "readonly", "cache": "c"}, {"role": "readonly", "cache": "c", "item": {"key": 7}}],
+            {"permissions.1.item.key"},
+        ),
+        ("chat", {"permissions"}),
+    ],
+)
+def test_every_invalid_entry_is_a_400_naming_the_entry_and_field(entries, fields):
+    vend = FakeVend()
+
+    status, _, body = resolve(with_json_body({"permissions": entries}), vend)
+
+    assert (status, body["error"]) == (400, ErrorCode.VALIDATION_ERROR)
+    assert {detail["field"] for detail in body["details"]} == fields
+    assert "owner" not in json.dumps(body)  # the caller's values are not echoed
+    assert vend.requests == []
+
+
+def test_the_two_forms_in_one_body_are_refused():
+    body = {"cacheName": "c", "topicName": "t", "permissions": [{"role": "readonly", "cache": "c"}]}
+
+    status, _, answer = resolve(with_json_body(body), FakeVend())
+
+    assert (status, answer["error"]) == (400, ErrorCode.BAD_REQUEST)

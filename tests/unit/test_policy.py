@@ -4,22 +4,23 @@ from hypothesis import strategies as st
 
 from token_vending_machine.errors import Forbidden
 from token_vending_machine.identity import Caller, IdentityKind
-from token_vending_machine.models import Permission, TokenRequest
+from token_vending_machine.models import Permission, TokenRequest, TokenScope
 from token_vending_machine.names import Env
 from token_vending_machine.policy import Policy
 from token_vending_machine.settings import load_settings
 
 
 def policy(**env: str) -> Policy:
-    return Policy(load_settings({Env.SECRET_NAME: "s", **env}))
+    settings = load_settings({Env.SECRET_NAME: "s", **env})
+    return Policy(settings.policy_rules(), topics_per_identity=settings.topics_per_identity)
 
 
 def jwt(sub: str) -> Caller:
     return Caller(IdentityKind.JWT, sub)
 
 
-def request(cache: str = "chat", topic: str = "room-1", permission: str = "publish_subscribe") -> TokenRequest:
-    return TokenRequest(cacheName=cache, topicName=topic, permission=Permission(permission))
+def request(cache: str = "chat", topic: str = "room-1", permission: str = "publish_subscribe") -> TokenScope:
+    return TokenRequest(cacheName=cache, topicName=topic, permission=Permission(permission)).scope
 
 
 def test_the_default_policy_is_the_originals_anything_goes():
@@ -31,8 +32,8 @@ def test_the_default_policy_is_the_originals_anything_goes():
     [
         ({Env.ALLOWED_CACHES: "chat,lobby"}, request(cache="billing"), "cache 'billing'"),
         ({Env.ALLOWED_TOPICS: "room-*,announcements"}, request(topic="admin"), "topic 'admin'"),
-        ({Env.ALLOWED_PERMISSIONS: "subscribe"}, request(permission="publish_subscribe"), "'publish_subscribe'"),
-        ({Env.ALLOWED_PERMISSIONS: "subscribe"}, request(permission="publish"), "'publish'"),
+        ({Env.ALLOWED_PERMISSIONS: "subscribe"}, request(permission="publish_subscribe"), "'publishsubscribe'"),
+        ({Env.ALLOWED_PERMISSIONS: "subscribe"}, request(permission="publish"), "'publishonly'"),
     ],
 )
 def test_refusals_say_why(env, req, reason):

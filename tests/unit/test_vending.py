@@ -8,7 +8,15 @@ from pydantic import SecretStr
 from token_vending_machine.budget import Deadline
 from token_vending_machine.errors import DependencyUnavailable, Forbidden, MomentoRejectedKey, Throttled
 from token_vending_machine.identity import Caller, IdentityKind
-from token_vending_machine.models import MomentoKey, Permission, TokenRequest, TopicGrant, VendedToken
+from token_vending_machine.models import (
+    MomentoKey,
+    Permission,
+    TokenRequest,
+    TokenScope,
+    TopicGrant,
+    TopicRole,
+    VendedToken,
+)
 from token_vending_machine.names import Env
 from token_vending_machine.policy import Policy
 from token_vending_machine.settings import load_settings
@@ -63,19 +71,19 @@ def vendor(keys, issuer, *, rate=0.0, **policy) -> TokenVendor:
     return TokenVendor(
         secrets=keys,
         issuer=issuer,
-        policy=Policy(settings),
+        policy=Policy(settings.policy_rules()),
         reuse=TokenReuse(min_remaining_seconds=60),
         rate_limit=CallRateLimit(rate),
         token_expiry_seconds=3600,
     )
 
 
-def request(topic: str = "room-1", permission: Permission = Permission.PUBLISH_SUBSCRIBE) -> TokenRequest:
-    return TokenRequest(cacheName="chat", topicName=topic, permission=permission)
+def request(topic: str = "room-1", permission: Permission = Permission.PUBLISH_SUBSCRIBE) -> TokenScope:
+    return TokenRequest(cacheName="chat", topicName=topic, permission=permission).scope
 
 
-def vend(rules: TokenVendor, req: TokenRequest | None = None, caller: Caller | None = ALICE) -> VendedToken:
-    return rules.vend(req or request(), caller=caller, deadline=Deadline.after(5))
+def vend(rules: TokenVendor, scope: TokenScope | None = None, caller: Caller | None = ALICE) -> VendedToken:
+    return rules.vend(scope or request(), caller=caller, deadline=Deadline.after(5))
 
 
 def test_the_issuer_gets_exactly_the_requested_grant_and_the_callers_token_id():
@@ -83,7 +91,7 @@ def test_the_issuer_gets_exactly_the_requested_grant_and_the_callers_token_id():
 
     vend(vendor(FakeKeys("k1"), issuer), request("room-9", Permission.SUBSCRIBE))
 
-    assert issuer.calls == [("k1", (TopicGrant("chat", "room-9", Permission.SUBSCRIBE),), "alice")]
+    assert issuer.calls == [("k1", (TopicGrant("chat", "room-9", TopicRole.SUBSCRIBE_ONLY),), "alice")]
 
 
 def test_identical_requests_from_one_caller_share_a_token_and_others_do_not():

@@ -1,4 +1,4 @@
-"""Momento adapter: one auth client per container, every call under a deadline, transient failures retried.
+"""Momento adapter: one auth client per key and container, every call under a deadline, transient failures retried.
 
 The SDK sets no deadline on GenerateDisposableToken and never retries it, so both live here. The
 async client is bound to the event loop it was created on, so this adapter owns one loop for the
@@ -14,16 +14,17 @@ import json
 import random
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from momento import AuthClientAsync, CredentialProvider
-from momento.auth.access_control.disposable_token_scope import DisposableTokenProps, DisposableTokenScope
-from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
+from momento.auth.access_control.disposable_token_scope import DisposableTokenProps
 from momento.config.auth_configurations import AuthConfigurations
 from momento.errors import MomentoErrorCode
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
 from momento.utilities import ExpiresIn
 
+from token_vending_machine.adapters.momento_scopes import WireTokenClient, sdk_scope
 from token_vending_machine.budget import RETRY_BACKOFF_CAP_SECONDS, Deadline
 from token_vending_machine.errors import (
     BadRequest,
@@ -35,7 +36,7 @@ from token_vending_machine.errors import (
     Throttled,
     VendingError,
 )
-from token_vending_machine.models import MomentoKey, Permission, TokenScope, VendedToken
+from token_vending_machine.models import MomentoKey, TokenScope, VendedToken
 
 _TRANSIENT = {
     MomentoErrorCode.SERVER_UNAVAILABLE,
@@ -46,18 +47,22 @@ _TRANSIENT = {
 _BACKOFF_BASE_SECONDS = 0.05
 
 
-# Our grants in the SDK's terms. Kept here: the rules never see an SDK type.
-_TOPIC_SCOPES: dict[Permission, Callable[[str, str], DisposableTokenScope]] = {
-    Permission.PUBLISH_SUBSCRIBE: DisposableTokenScopes.topic_publish_subscribe,
-    Permission.SUBSCRIBE: DisposableTokenScopes.topic_subscribe_only,
-    Permission.PUBLISH: DisposableTokenScopes.topic_publish_only,
-}
+Attempt = Callable[[], Awaitable[VendedToken | MomentoErrorCode]]
 
 
-def sdk_scope(scope: TokenScope) -> DisposableTokenScope:
-    """The SDK's scope for exactly these grants."""
-    (grant,) = scope
-    return _TOPIC_SCOPES[grant.permission](grant.cache_name, grant.topic_name)
+@dataclass
+class _Clients:
+    """The clients for one key: the SDK's auth client, and the wire client once a scope needs it."""
+
+    key: MomentoKey
+    credentials: CredentialProvider
+    sdk: AuthClientAsync
+    wire: WireTokenClient | None = None
+
+    async def close(self) -> None:
+        await self.sdk.close()
+        if self.wire is not None:
+            await self.wire.close()
 
 
 class MomentoTokenIssuer:
@@ -77,8 +82,7 @@ class MomentoTokenIssuer:
         # Lambda runs one invocation at a time per container; the lock keeps the loop safe when a
         # multi-threaded host (the local stack's HTTP front door) calls in concurrently.
         self._lock = threading.Lock()
-        self._client: AuthClientAsync | None = None
-        self._client_key: MomentoKey | None = None
+        self._clients: _Clients | None = None
 
     def issue(
         self,
@@ -91,20 +95,17 @@ class MomentoTokenIssuer:
     ) -> VendedToken:
         """Mint a token, retrying transient failures until ``deadline``."""
         with self._lock:
-            return self._loop.run_until_complete(
-                self._issue(key, sdk_scope(scope), expires_in_seconds, token_id, deadline)
-            )
+            return self._loop.run_until_complete(self._issue(key, scope, expires_in_seconds, token_id, deadline))
 
     async def _issue(
         self,
         key: MomentoKey,
-        scope: DisposableTokenScope,
+        scope: TokenScope,
         expires_in_seconds: int,
         token_id: str | None,
         deadline: Deadline,
     ) -> VendedToken:
-        client = await self._client_for(key)
-        props = DisposableTokenProps(token_id=token_id) if token_id else None
+        attempt_once = await self._attempt(key, scope, expires_in_seconds, token_id)
         last_failure: VendingError = DeadlineExceeded("Momento did not answer in time.")
         for attempt in range(self._max_attempts):
             remaining = deadline.remaining()
@@ -113,38 +114,57 @@ class MomentoTokenIssuer:
             try:
                 # asyncio.timeout cancels the call in place; wait_for would wrap it in another task.
                 async with asyncio.timeout(min(self._timeout, remaining)):
-                    response = await client.generate_disposable_token(
-                        scope, ExpiresIn.seconds(expires_in_seconds), props
-                    )
+                    outcome = await attempt_once()
             except TimeoutError:
                 last_failure = DeadlineExceeded("Momento did not answer in time; try again shortly.")
             else:
-                if isinstance(response, GenerateDisposableToken.Success):
-                    return _issued(response)
-                assert isinstance(response, GenerateDisposableToken.Error)
-                last_failure = _translate(response)
-                if response.error_code not in _TRANSIENT:
+                if isinstance(outcome, VendedToken):
+                    return outcome
+                last_failure = _translate(outcome)
+                if outcome not in _TRANSIENT:
                     raise last_failure
             backoff = random.uniform(0, min(RETRY_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
             if attempt + 1 < self._max_attempts and backoff < deadline.remaining():
                 await asyncio.sleep(backoff)
         raise last_failure
 
-    def reset(self) -> None:
-        """Forget the client, so the next call opens a new channel (after a SnapStart restore, say)."""
-        with self._lock:
-            self._client = None
-            self._client_key = None
+    async def _attempt(
+        self, key: MomentoKey, scope: TokenScope, expires_in_seconds: int, token_id: str | None
+    ) -> Attempt:
+        """One call for these grants: through the SDK's auth client where its scopes say them exactly,
+        else through the wire client (``momento_scopes``)."""
+        clients = await self._clients_for(key)
+        exact = sdk_scope(scope)
+        if exact is None:
+            if clients.wire is None:
+                clients.wire = WireTokenClient(clients.credentials)
+            wire = clients.wire
+            return lambda: wire.generate(scope, valid_for_seconds=expires_in_seconds, token_id=token_id)
+        props = DisposableTokenProps(token_id=token_id) if token_id else None
 
-    async def _client_for(self, key: MomentoKey) -> AuthClientAsync:
-        if self._client is not None and self._client_key == key:
-            return self._client
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-        self._client = AuthClientAsync(AuthConfigurations.Lambda.latest(), self._credentials(key))
-        self._client_key = key
-        return self._client
+        async def via_sdk() -> VendedToken | MomentoErrorCode:
+            response = await clients.sdk.generate_disposable_token(exact, ExpiresIn.seconds(expires_in_seconds), props)
+            if isinstance(response, GenerateDisposableToken.Success):
+                return _issued(response)
+            assert isinstance(response, GenerateDisposableToken.Error)
+            return response.error_code
+
+        return via_sdk
+
+    def reset(self) -> None:
+        """Forget the clients, so the next call opens new channels (after a SnapStart restore, say)."""
+        with self._lock:
+            self._clients = None
+
+    async def _clients_for(self, key: MomentoKey) -> _Clients:
+        if self._clients is not None and self._clients.key == key:
+            return self._clients
+        if self._clients is not None:
+            await self._clients.close()
+            self._clients = None
+        credentials = self._credentials(key)
+        self._clients = _Clients(key, credentials, AuthClientAsync(AuthConfigurations.Lambda.latest(), credentials))
+        return self._clients
 
     def _credentials(self, key: MomentoKey) -> CredentialProvider:
         api_key = key.api_key.get_secret_value()
@@ -178,8 +198,7 @@ def _issued(success: GenerateDisposableToken.Success) -> VendedToken:
     return VendedToken(auth_token=success.auth_token, expires_at=int(expires_at))
 
 
-def _translate(error: GenerateDisposableToken.Error) -> VendingError:
-    code = error.error_code
+def _translate(code: MomentoErrorCode) -> VendingError:
     if code is MomentoErrorCode.LIMIT_EXCEEDED_ERROR:
         return Throttled("Momento's rate limit for token requests was reached; retry after a second.")
     if code is MomentoErrorCode.AUTHENTICATION_ERROR:
