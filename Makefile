@@ -64,6 +64,11 @@ run: install ## run the whole vending machine locally (no AWS, no Momento accoun
 bench-load: install ## load the local stack: 50 concurrent clients, 2000 requests (ARGS="--clients 10 --requests 500")
 	$(UV) run python bench/load.py $(ARGS)
 
+.PHONY: smoke
+smoke: install ## check a deployment end to end: make smoke URL=https://... [ARGS="--origin https://app.example.com"]
+	@[ -n "$(URL)" ] || { echo 'usage: make smoke URL=<endpoint URL> [ARGS="--origin ... --header ... --sigv4"]' >&2; exit 2; }
+	$(UV) run tvm smoke --url "$(URL)" $(ARGS)
+
 # --- CDK app (infra/) --------------------------------------------------------------------------
 # The CDK CLI pinned in package.json; no version check, notices or telemetry (see cdk.json).
 CDK := CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk

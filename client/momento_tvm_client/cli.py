@@ -3,10 +3,12 @@
     tvm token --url URL --cache C --topic T [--header 'Authorization: Bearer x'] [--json]
     tvm subscribe --url URL --cache C --topic T [--local-endpoint 127.0.0.1:PORT]
     tvm publish --url URL --cache C --topic T MESSAGE
+    tvm smoke --url URL [--origin https://app.example.com] [--header ...] [--sigv4 [--region R]]
 
 ``token`` prints the token alone on stdout (so ``$(tvm token ...)`` captures it) and its expiry on
 stderr; with ``--json`` it prints ``{"auth_token", "expires_at", "expires_at_iso"}``. Exit codes:
-0 success, 1 vending or Momento failure, 2 bad usage, 130 interrupted.
+0 success, 1 vending or Momento failure, 2 bad usage, 130 interrupted. ``smoke`` prints one line
+per check and a summary, and exits 1 when any check fails.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "token":
             return _token(args, headers)
+        if args.command == "smoke":
+            return _smoke(args, headers)
         # Publishing and subscribing need the `topics` extra; without it this import says what to install.
         importlib.import_module("momento_tvm_client.topics")
         if args.command == "publish":
@@ -84,7 +88,38 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("subscribe", parents=[common, momento], help="print the topic's messages until Ctrl-C")
     publish = commands.add_parser("publish", parents=[common, momento], help="publish one message")
     publish.add_argument("message", help="the text to publish")
+    _add_smoke_parser(commands, momento)
     return parser
+
+
+def _add_smoke_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], momento: argparse.ArgumentParser
+) -> None:
+    from .smoke import DEFAULT_CACHE, PROBE_TOPIC_PREFIX
+
+    smoke = commands.add_parser(
+        "smoke",
+        parents=[momento],
+        help="check a deployed vending machine end to end",
+        description="Vend a token for a probe topic, publish and receive on it with Momento, check it is "
+        "refused elsewhere, check the JSON 400 and the CORS preflight. One line per check; exit 1 on any failure.",
+    )
+    smoke.add_argument("--url", required=True, help="the token vending machine URL")
+    smoke.add_argument("--cache", default=DEFAULT_CACHE, help=f"cache name (default: {DEFAULT_CACHE})")
+    smoke.add_argument("--topic", help=f"probe topic (default: {PROBE_TOPIC_PREFIX}<random>)")
+    smoke.add_argument("--origin", help="check the CORS preflight for this browser origin")
+    smoke.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="extra request header, repeatable (e.g. 'Authorization: Bearer <jwt>'); never printed",
+    )
+    smoke.add_argument(
+        "--sigv4", action="store_true", help="sign requests with AWS SigV4 (IAM Function URLs; needs botocore)"
+    )
+    smoke.add_argument("--region", help="AWS region for --sigv4 (default: from the URL)")
+    smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per request and per Momento wait")
 
 
 def _parse_headers(raw_headers: Sequence[str]) -> dict[str, str]:
@@ -92,7 +127,8 @@ def _parse_headers(raw_headers: Sequence[str]) -> dict[str, str]:
     for raw in raw_headers:
         name, sep, value = raw.partition(":")
         if not sep or not name.strip():
-            raise ValueError(f"--header must look like 'Name: value', got {raw!r}")
+            # The value is not echoed: it may be a bearer token.
+            raise ValueError("--header must look like 'Name: value'")
         headers[name.strip()] = value.strip()
     return headers
 
@@ -115,6 +151,31 @@ def _token_document(token: VendedToken) -> dict[str, object]:
         "expires_at": int(token.expires_at),
         "expires_at_iso": token.expires_at_datetime.isoformat(),
     }
+
+
+def _smoke(args: argparse.Namespace, headers: dict[str, str]) -> int:
+    from .sigv4 import SigV4Error, sigv4_auth
+    from .smoke import SmokeOptions, probe_topic, run_smoke
+
+    if args.sigv4 and any(name.lower() == "authorization" for name in headers):
+        print("tvm: --sigv4 signs the Authorization header itself: drop --header 'Authorization: ...'", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        auth = sigv4_auth(args.url, region=args.region) if args.sigv4 else None
+    except SigV4Error as exc:
+        print(f"tvm: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    options = SmokeOptions(
+        url=args.url,
+        cache=args.cache,
+        topic=args.topic or probe_topic(),
+        origin=args.origin,
+        headers=headers,
+        auth=auth,
+        local_endpoint=args.local_endpoint,
+        timeout=args.timeout,
+    )
+    return 0 if run_smoke(options).ok else EXIT_FAILURE
 
 
 def _publish(args: argparse.Namespace, headers: dict[str, str]) -> int:
