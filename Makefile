@@ -32,11 +32,12 @@ chromium: ## Debian's Chromium for the browser CORS test (apt-get; without root 
 		|| echo "chromium is not installed: the browser test will be skipped"
 
 .PHONY: test
-test: install node_modules chromium ## run the whole test suite (installs what it needs first)
+test: install node_modules chromium ## run the whole test suite, Python then JavaScript (installs what it needs first)
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(UV) run pytest
+	npm test --silent
 
 .PHONY: unit
-unit: install ## fast tests only: no sockets, no servers
+unit: install ## fast tests only: no servers, sockets blocked (tests/unit/conftest.py)
 	$(UV) run pytest tests/unit
 
 .PHONY: bench
@@ -48,16 +49,22 @@ bench: install node_modules ## benchmarks that print figures: cold start, warm p
 	$(UV) run python bench/load.py
 
 .PHONY: lint
-lint: install ## ruff and mypy
+lint: install ## ruff (rules, complexity <= 10, formatting) and mypy --strict; what is checked is set in pyproject.toml
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy lambdas/token_vending_machine client/momento_tvm_client local/momento_local local/local_stack infra
+	$(UV) run mypy
+
+.PHONY: format
+format: install ## rewrite the Python sources the way `make lint` wants them: ruff format, then ruff's safe fixes
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
 
 # Extra options for `make run` and `make bench-load`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
 ARGS ?=
 
 .PHONY: run
-run: install ## run the whole vending machine locally (no AWS, no Momento account)
+run: install node_modules ## run the whole vending machine locally, with the browser chat demo (no AWS, no Momento account)
+	npm run --silent build:demo
 	$(UV) run tvm-local $(ARGS)
 
 .PHONY: bench-load

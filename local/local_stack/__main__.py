@@ -4,6 +4,8 @@ Starts a local Momento service (token service + Topics), a local Secrets Manager
 development key, and an HTTP front door on 127.0.0.1 that calls the real Lambda handler. With
 MOMENTO_API_KEY (and MOMENTO_ENDPOINT for a v2 key) set, it vends real Momento tokens instead, and
 hands that key to the function in process: neither moto nor the local Momento service is started.
+The browser chat demo (built by `make run`) is served at /demo/ on the same port, talking to the local
+Momento service through its gRPC-web server, or to real Momento with a real key.
 The function's own settings (ALLOWED_CACHES, ALLOWED_TOPICS, CORS_ALLOWED_ORIGINS, ...) are read
 from the environment as in Lambda. Ctrl-C (or SIGTERM) stops everything.
 """
@@ -18,9 +20,11 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from token_vending_machine.names import Env
 
+from .demo import DEFAULT_BUILD_DIR, is_built
 from .events import EventKind
 from .stack import STACK_SETTINGS, LocalStack, LocalStackError, RealMomento
 
@@ -45,10 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             event_kind=EventKind(args.event),
             momento_port=args.momento_port,
+            momento_web_port=args.momento_web_port,
             token_expiry_seconds=args.token_expiry_seconds,
             real_momento=real_momento,
             settings=function_settings(os.environ),
             quiet=args.quiet,
+            demo_dir=args.demo_dir if is_built(args.demo_dir) else None,
         )
     except LocalStackError as exc:
         print(f"tvm-local: {exc}", file=sys.stderr)
@@ -87,12 +93,24 @@ def _parser() -> argparse.ArgumentParser:
         "--momento-port", type=int, default=0, help="local Momento service port (default: 0, a free one)"
     )
     parser.add_argument(
+        "--momento-web-port",
+        type=int,
+        default=0,
+        help="local Momento service's gRPC-web port, for browsers (default: 0, a free one)",
+    )
+    parser.add_argument(
         "--token-expiry-seconds", type=int, default=None, help="lifetime of vended tokens (default: 3600)"
     )
     parser.add_argument(
         "--quiet",
         action="store_true",
         help="hide the function's per-request log and metrics lines (warnings still show)",
+    )
+    parser.add_argument(
+        "--demo-dir",
+        type=Path,
+        default=DEFAULT_BUILD_DIR,
+        help="the built chat demo to serve at /demo/ (default: web/demo/dist, built by `make run`)",
     )
     return parser
 
@@ -119,6 +137,7 @@ def banner(stack: LocalStack) -> str:
         "Momento token vending machine, running locally",
         f"  URL              {url}   ({kind})",
         f"  Momento          {momento}",
+        *([f"  gRPC-web         {stack.momento_web_endpoint} (for browsers)"] if stack.momento_web_endpoint else []),
         _secret_line(stack),
         f"  Token lifetime   {stack.settings.token_expiry_seconds} s",
         "",
@@ -129,9 +148,17 @@ def banner(stack: LocalStack) -> str:
         f"  uv run tvm subscribe {target}",
         f"  uv run tvm publish {target} 'hello from tvm'",
         "",
+        _demo_line(stack),
+        "",
         "Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _demo_line(stack: LocalStack) -> str:
+    if stack.demo_url is None:
+        return "Demo: not built (`make run` builds it, or `npm run build:demo`)"
+    return f"Demo: {stack.demo_url}   (chat in two browser tabs; ?cache=...&topic=... for another room)"
 
 
 def _secret_line(stack: LocalStack) -> str:

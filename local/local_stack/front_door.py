@@ -2,7 +2,8 @@
 
 It reads the request (Content-Length or chunked, with AWS's 1 MiB limit), lets ``events.py`` turn it
 into the event of the chosen kind, calls the handler with a Lambda context, and writes back what
-``events.py`` makes of the proxy response. Calls into the handler are serialised, as in one warm
+``events.py`` makes of the proxy response. With a ``site`` (the browser demo), the paths it handles
+are answered by it instead. Calls into the handler are serialised, as in one warm
 Lambda container: Lambda never runs two invocations at once in a container, and Powertools keeps the
 current event in shared state.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from token_vending_machine.names import ErrorCode
 
+from .demo import DemoSite
 from .events import (
     EventKind,
     HttpRequest,
@@ -39,12 +41,21 @@ Handler = Callable[[Any, Any], Any]
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
 # How long a client may sit on a connection between requests before the front door closes it.
 IDLE_CONNECTION_SECONDS = 30.0
+# socketserver's default backlog of 5 drops connections when dozens of clients connect at once.
+LISTEN_BACKLOG = 128
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening socket for ``LocalFrontDoor(listener=...)``: its port is known before the front door starts."""
+    return socket.create_server((host, port), backlog=LISTEN_BACKLOG)
 
 
 class LocalFrontDoor:
     """A ThreadingHTTPServer on ``host`` that hands every request to ``handler`` as a Lambda event.
 
     ``function_timeout_seconds`` is what the context's ``get_remaining_time_in_millis`` counts down from.
+    ``listener`` is a socket from :func:`bind_listener` to serve on instead of binding ``host:port``
+    (the front door closes it when it stops); ``site`` answers the paths it handles (the demo page).
     """
 
     def __init__(
@@ -56,6 +67,8 @@ class LocalFrontDoor:
         port: int = 0,
         function_timeout_seconds: float = 10.0,
         max_body_bytes: int = MAX_REQUEST_BODY_BYTES,
+        listener: socket.socket | None = None,
+        site: DemoSite | None = None,
     ) -> None:
         self.kind = kind
         self._handler = handler
@@ -63,6 +76,8 @@ class LocalFrontDoor:
         self._requested_port = port
         self._function_timeout = function_timeout_seconds
         self._max_body_bytes = max_body_bytes
+        self._listener = listener
+        self._site = site
         self._invoke_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -70,7 +85,7 @@ class LocalFrontDoor:
     def start(self) -> LocalFrontDoor:
         if self._server is not None:
             raise RuntimeError("the front door is already running")
-        server = _Server((self._host, self._requested_port), self)
+        server = _Server((self._host, self._requested_port), self, self._listener)
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="front-door", daemon=True
         )
@@ -103,6 +118,12 @@ class LocalFrontDoor:
     @property
     def url(self) -> str:
         return f"http://{self._host}:{self.port}/"
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        """The site's answer for its own paths, else the function's."""
+        if self._site is not None and self._site.handles(request.path):
+            return self._site.respond(request)
+        return self.invoke(request)
 
     def invoke(self, request: HttpRequest) -> HttpResponse:
         """One request through the function, as the AWS front door would pass it."""
@@ -176,14 +197,19 @@ def _read_chunked(stream: Any, limit: int) -> bytes:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    # socketserver's default backlog of 5 drops connections when dozens of clients connect at once.
-    request_queue_size = 128
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], front_door: LocalFrontDoor) -> None:
+    def __init__(
+        self, address: tuple[str, int], front_door: LocalFrontDoor, listener: socket.socket | None = None
+    ) -> None:
         self.front_door = front_door
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(address, _RequestHandler)
+        super().__init__(address, _RequestHandler, bind_and_activate=listener is None)
+        if listener is not None:
+            self.socket.close()
+            self.socket = listener
+            self.server_address = listener.getsockname()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -223,7 +249,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        self._send(self.server.front_door.invoke(request))
+        self._send(self.server.front_door.respond(request))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

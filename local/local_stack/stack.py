@@ -3,6 +3,8 @@
     with LocalStack(port=0) as stack:          # or stack.start() ... stack.stop()
         stack.url                              # "http://127.0.0.1:54321/": POST {"cacheName", "topicName"}
         stack.momento_endpoint                 # "127.0.0.1:54322" (the local Momento service)
+        stack.momento_web_endpoint             # "http://127.0.0.1:54323" (its gRPC-web server, for browsers)
+        stack.demo_url                         # "http://127.0.0.1:54321/demo/" (with demo_dir)
 
 Everything binds 127.0.0.1 and runs in this process (threads, no child processes), so stopping the
 stack, or the process ending, leaves nothing behind. The function is the real one
@@ -14,6 +16,9 @@ throwaway key sits in moto's Secrets Manager server, so the function's boto3 pat
 A real account's key never goes near a listening service: moto answers anyone on the machine and
 any web page (its CORS reflects every origin), so the key is handed to the function in process
 (:class:`~local_stack.in_process_secrets.InProcessSecretsManager`) and moto is not started.
+
+Browsers reach the local Momento service through its gRPC-web server, which admits only the front
+door's origin (the demo page's): so the front door's port is bound first, before anything starts.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -35,9 +42,13 @@ from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.settings import Settings, load_settings
 from token_vending_machine.wiring import create_handler
 
+from .demo import PREFIX as DEMO_PREFIX
+from .demo import DemoSite
 from .events import EventKind
-from .front_door import LocalFrontDoor
+from .front_door import LocalFrontDoor, bind_listener
 from .in_process_secrets import InProcessSecretsManager
+
+_T = TypeVar("_T")
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -110,6 +121,8 @@ class LocalStack:
     ``momento_local`` reuses a running local Momento service instead of starting one (it is then not
     stopped here). ``settings`` adds function settings by their Env names (policy, CORS, ...).
     ``quiet`` keeps the function's per-request log line and metrics (EMF) off stdout; warnings still show.
+    ``momento_web_port`` is the local Momento service's gRPC-web port (0: a free one). ``demo_dir``
+    (a built ``web/demo``) is served at ``/demo/``.
     """
 
     def __init__(
@@ -118,11 +131,13 @@ class LocalStack:
         port: int = 0,
         event_kind: EventKind = EventKind.FUNCTION_URL,
         momento_port: int = 0,
+        momento_web_port: int = 0,
         token_expiry_seconds: int | None = None,
         real_momento: RealMomento | None = None,
         momento_local: MomentoLocal | None = None,
         settings: Mapping[str, str] | None = None,
         quiet: bool = False,
+        demo_dir: Path | None = None,
     ) -> None:
         if real_momento is not None and momento_local is not None:
             raise ValueError("pass real_momento or momento_local, not both")
@@ -134,6 +149,8 @@ class LocalStack:
         self.secret_name = f"{SECRET_NAME_PREFIX}-{secrets.token_hex(4)}"
         self._port = port
         self._momento_port = momento_port
+        self._momento_web_port = momento_web_port
+        self._demo_dir = demo_dir
         self._token_expiry_seconds = token_expiry_seconds
         self._given_momento_local = momento_local
         self._extra_settings = dict(settings or {})
@@ -159,7 +176,8 @@ class LocalStack:
     def _start_all(self) -> None:
         """Start each part in order; if one fails, stop those already started."""
         with contextlib.ExitStack() as starting:
-            self._momento_local = self._start_momento_local(starting)
+            listener = self._bind_front_door(starting)
+            self._momento_local = self._start_momento_local(starting, _origins(listener))
             secrets_client = self._start_secret_store(starting)
             self._settings = self._build_settings()
             handler = create_handler(
@@ -174,16 +192,14 @@ class LocalStack:
                 handler,
                 kind=self.event_kind,
                 host=HOST,
-                port=self._port,
                 function_timeout_seconds=function_timeout_seconds(
                     momento_timeout_seconds=self._settings.momento_timeout_seconds,
                     momento_max_attempts=self._settings.momento_max_attempts,
                 ),
+                listener=listener,
+                site=None if self._demo_dir is None else DemoSite(self._demo_dir, self._web_endpoint()),
             )
-            try:
-                front_door.start()
-            except OSError as exc:
-                raise LocalStackError(f"cannot listen on {HOST}:{self._port}: {exc.strerror or exc}") from exc
+            front_door.start()
             starting.callback(front_door.stop)
             self._front_door = front_door
             self._running = starting.pop_all()
@@ -224,6 +240,19 @@ class LocalStack:
         return self._require(self._momento_local, "local Momento service").endpoint
 
     @property
+    def momento_web_endpoint(self) -> str | None:
+        """The local Momento service's gRPC-web URL for browsers; None with real Momento."""
+        self._require(self._front_door, "stack")
+        return self._web_endpoint()
+
+    @property
+    def demo_url(self) -> str | None:
+        """The chat demo's page, when the stack serves one (``demo_dir``)."""
+        if self._demo_dir is None:
+            return None
+        return self.url.rstrip("/") + DEMO_PREFIX
+
+    @property
     def momento_local(self) -> MomentoLocal | None:
         """The local Momento service in use (None with real Momento), e.g. to decode a vended token."""
         return self._momento_local
@@ -242,15 +271,25 @@ class LocalStack:
 
     # -- parts ---------------------------------------------------------------------------------------------
 
-    def _start_momento_local(self, starting: contextlib.ExitStack) -> MomentoLocal | None:
+    def _bind_front_door(self, starting: contextlib.ExitStack) -> socket.socket:
+        try:
+            listener = bind_listener(HOST, self._port)
+        except OSError as exc:
+            raise LocalStackError(f"cannot listen on {HOST}:{self._port}: {exc.strerror or exc}") from exc
+        starting.callback(listener.close)  # the front door closes it too once it has started
+        return listener
+
+    def _start_momento_local(self, starting: contextlib.ExitStack, web_origins: list[str]) -> MomentoLocal | None:
         if self.real_momento is not None:
             return None
         if self._given_momento_local is not None:
             return self._given_momento_local
-        server = MomentoLocal(host=HOST, port=self._momento_port)
+        server = MomentoLocal(
+            host=HOST, port=self._momento_port, web_port=self._momento_web_port, web_allowed_origins=web_origins
+        )
         try:
             server.start()
-        except RuntimeError as exc:
+        except (RuntimeError, OSError) as exc:
             raise LocalStackError(f"cannot start the local Momento service: {exc}") from exc
         starting.callback(server.stop)
         return server
@@ -281,6 +320,14 @@ class LocalStack:
             config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}),
         )
 
+    def _web_endpoint(self) -> str | None:
+        if self._momento_local is None:
+            return None
+        try:
+            return self._momento_local.web_endpoint
+        except RuntimeError:  # a given local Momento service without gRPC-web
+            return None
+
     def _local_secret_value(self) -> str:
         server = self._require(self._momento_local, "local Momento service")
         return json.dumps({"apiKey": server.create_api_key(), "endpoint": server.endpoint})
@@ -299,10 +346,16 @@ class LocalStack:
             raise LocalStackError(exc.message) from exc
 
     @staticmethod
-    def _require(value: Any, what: str) -> Any:
+    def _require(value: _T | None, what: str) -> _T:
         if value is None:
             raise RuntimeError(f"the {what} is not running")
         return value
+
+
+def _origins(listener: socket.socket) -> list[str]:
+    """The front door's origins, by IP and by name: the only pages the gRPC-web server answers."""
+    port = listener.getsockname()[1]
+    return [f"http://{HOST}:{port}", f"http://localhost:{port}"]
 
 
 def _delete_quietly(secrets_client: Any, secret_name: str) -> None:
