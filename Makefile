@@ -37,7 +37,7 @@ test: install node_modules chromium ## run the whole test suite, Python then Jav
 	npm test --silent
 
 .PHONY: unit
-unit: install ## fast tests only: no sockets, no servers
+unit: install ## fast tests only: no servers, sockets blocked (tests/unit/conftest.py)
 	$(UV) run pytest tests/unit
 
 .PHONY: bench
@@ -49,10 +49,15 @@ bench: install node_modules ## benchmarks that print figures: cold start, warm p
 	$(UV) run python bench/load.py
 
 .PHONY: lint
-lint: install ## ruff and mypy
+lint: install ## ruff (rules, complexity <= 10, formatting) and mypy --strict; what is checked is set in pyproject.toml
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy lambdas/token_vending_machine client/momento_tvm_client local/momento_local local/local_stack infra
+	$(UV) run mypy
+
+.PHONY: format
+format: install ## rewrite the Python sources the way `make lint` wants them: ruff format, then ruff's safe fixes
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
 
 # Extra options for `make run` and `make bench-load`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
 ARGS ?=

@@ -126,7 +126,7 @@ class Backend:
     api_key: str
     extension_port: int
 
-    def lambda_env(self, *, bytecode: bool = False, **extra: str) -> dict[str, str]:
+    def lambda_env(self, *, bytecode: bool = False) -> dict[str, str]:
         """The environment of a deployed function with the extension attached, pointed at local services.
 
         ``bytecode``: the bundle with precompiled .pyc files, else the sources only.
@@ -143,7 +143,6 @@ class Backend:
                 "PYTHONPATH": os.pathsep.join(str(part) for part in path),
             }
         )
-        env.update(extra)
         return env
 
 

@@ -20,7 +20,7 @@ from contextlib import redirect_stdout
 
 from _support import local_backend, machine, percentile, summary_ms
 from aws_lambda_powertools import Logger
-from momento import AuthClientAsync
+from momento import AuthClientAsync, CredentialProvider
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes
 from momento.config.auth_configurations import AuthConfigurations
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     # The handler's log lines and EMF metrics go to /dev/null, as Lambda's stdout would take them.
     with local_backend() as backend, open(os.devnull, "w") as devnull, redirect_stdout(devnull):
-        env = backend.lambda_env(**{Env.TOKEN_REUSE_MIN_REMAINING: "1"})
+        env = {**backend.lambda_env(), Env.TOKEN_REUSE_MIN_REMAINING: "1"}
         os.environ["AWS_SESSION_TOKEN"] = env["AWS_SESSION_TOKEN"]
         logger = Logger(service=SERVICE_NAME, level="INFO", stream=devnull)
         handler = create_handler(load_settings(env), logger=logger)
@@ -65,7 +65,8 @@ def main() -> None:
         for _ in range(200):  # warm both
             raw_sdk_call()
             handler_call()
-        raw, ours = [], []
+        raw: list[float] = []
+        ours: list[float] = []
         for _ in range(args.requests):
             for call, samples in ((raw_sdk_call, raw), (handler_call, ours)):
                 started = time.perf_counter()
@@ -96,7 +97,7 @@ def main() -> None:
     print(f"  growth after the first 1000: {growth:+.1f} MiB")
 
 
-async def _client(credentials) -> AuthClientAsync:  # created inside the loop it will run on
+async def _client(credentials: CredentialProvider) -> AuthClientAsync:  # created inside the loop it will run on
     return AuthClientAsync(AuthConfigurations.Lambda.latest(), credentials)
 
 

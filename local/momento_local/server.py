@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 import json
 import logging
 import queue
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import grpc
 from momento_wire_types import cacheclient_pb2_grpc as cache_grpc
@@ -40,13 +41,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_STREAM_CLOSED = object()
+
+class _Closed(enum.Enum):
+    """Put in a subscriber's inbox to end its stream."""
+
+    STREAM = enum.auto()
+
+
+_STREAM_CLOSED: Final = _Closed.STREAM
+_Inbox: TypeAlias = "queue.SimpleQueue[pubsub_pb._SubscriptionItem | _Closed]"
 
 
 @dataclass
 class _Topic:
     next_sequence_number: int = 1
-    subscribers: set[queue.SimpleQueue] = field(default_factory=set)
+    subscribers: set[_Inbox] = field(default_factory=set)
 
 
 class _TopicBroker:
@@ -57,9 +66,9 @@ class _TopicBroker:
         self._topics: dict[tuple[str, str], _Topic] = {}
         self._closed = False
 
-    def subscribe(self, cache_name: str, topic_name: str) -> tuple[queue.SimpleQueue, int]:
+    def subscribe(self, cache_name: str, topic_name: str) -> tuple[_Inbox, int]:
         """Register a subscriber; returns its queue and the sequence number the next item will get."""
-        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        inbox: _Inbox = queue.SimpleQueue()
         with self._lock:
             if self._closed:
                 inbox.put(_STREAM_CLOSED)
@@ -67,7 +76,7 @@ class _TopicBroker:
             topic.subscribers.add(inbox)
             return inbox, topic.next_sequence_number
 
-    def unsubscribe(self, cache_name: str, topic_name: str, inbox: queue.SimpleQueue) -> None:
+    def unsubscribe(self, cache_name: str, topic_name: str, inbox: _Inbox) -> None:
         with self._lock:
             topic = self._topics.get((cache_name, topic_name))
             if topic is not None:
@@ -267,11 +276,14 @@ class MomentoLocal:
         if self._port == 0:
             raise RuntimeError(f"momento_local could not bind {self._host}:{self._requested_port}")
         gate = _Gate(self._issuer, self._faults)
-        token_grpc.add_TokenServicer_to_server(_TokenServicer(gate, self._issuer, self.endpoint), server)
-        pubsub_grpc.add_PubsubServicer_to_server(
+        # The add_*_to_server functions are generated code, unannotated.
+        token_grpc.add_TokenServicer_to_server(  # type: ignore[no-untyped-call]
+            _TokenServicer(gate, self._issuer, self.endpoint), server
+        )
+        pubsub_grpc.add_PubsubServicer_to_server(  # type: ignore[no-untyped-call]
             _PubsubServicer(gate, self._broker, self._heartbeat_interval_seconds), server
         )
-        cache_grpc.add_ScsServicer_to_server(CacheServicer(gate, self._cache_store), server)
+        cache_grpc.add_ScsServicer_to_server(CacheServicer(gate, self._cache_store), server)  # type: ignore[no-untyped-call]
         server.start()
         self._server = server
         logger.info("momento_local listening on %s", self.endpoint)

@@ -82,7 +82,7 @@ def encode_jwt(claims: dict[str, Any], secret: bytes) -> str:
     return f"{header}.{payload}.{_b64url_encode(signature)}"
 
 
-def decode_jwt(token: str, secret: bytes, *, verify_expiry: bool = True, now: float | None = None) -> dict:
+def decode_jwt(token: str, secret: bytes, *, verify_expiry: bool = True, now: float | None = None) -> dict[str, Any]:
     """Verify an HS256 JWT signed with `secret` and return its claims.
 
     Raises InvalidTokenError (ExpiredTokenError for a past `exp` when `verify_expiry`).
