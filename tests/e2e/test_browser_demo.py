@@ -235,6 +235,7 @@ def test_a_topic_the_policy_refuses_shows_the_reason(stack: LocalStack, browser:
     assert tab.evaluate("document.querySelector('#send').disabled") is True
 
 
+@pytest.mark.slow
 def test_the_subscription_survives_token_refreshes(stack: LocalStack, browser: Chromium) -> None:
     topic = fresh_topic()
     tab = browser.open(room(stack, topic))
