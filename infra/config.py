@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +59,8 @@ _DISABLED = {"", "none", "null", "off", "false"}
 _SECRET_NAME_AT_SYNTH = "resolved-at-deploy-time"
 # An IAM role's ARN, in any partition; the path is part of the name.
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+# One address for an SNS e-mail subscription (SNS confirms it by mail; this only catches typos and lists).
+_EMAIL = r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$"
 API_GATEWAY_FRONT_DOORS = (FrontDoor.HTTP_API, FrontDoor.REST_API)
 
 
@@ -104,10 +107,14 @@ class StackConfig(BaseModel):
     secrets_extension: bool = Field(default=True, validation_alias=Context.SECRETS_EXTENSION)
     snap_start: bool = Field(default=False, validation_alias=Context.SNAP_START)
     tracing: bool = Field(default=True, validation_alias=Context.TRACING)
+    # Operations: alarms + dashboard, an address for the alarm topic, CodeDeploy canary on the live alias.
+    monitoring: bool = Field(default=True, validation_alias=Context.MONITORING)
+    alarm_email: str | None = Field(default=None, validation_alias=Context.ALARM_EMAIL)
+    canary: bool = Field(default=False, validation_alias=Context.CANARY)
     # The function's own settings, from the context keys its settings table derives (see from_context).
     function: Settings
 
-    @field_validator("existing_secret", "existing_secret_kms_key_arn", "momento_endpoint", mode="before")
+    @field_validator("existing_secret", "existing_secret_kms_key_arn", "momento_endpoint", "alarm_email", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -126,6 +133,13 @@ class StackConfig(BaseModel):
     @classmethod
     def _none_disables(cls, value: Any) -> Any:
         return None if value is None or str(value).strip().lower() in _DISABLED else value
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(_EMAIL, value):
+            raise ValueError("must be one e-mail address (subscribe more to the AlarmTopicArn output's topic)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -215,6 +229,22 @@ class StackConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _operations_options_fit(self) -> StackConfig:
+        """The alarm address and the canary's rollback both need the alarms."""
+        if not self.monitoring:
+            if self.alarm_email is not None:
+                raise ValueError(
+                    f"{Context.ALARM_EMAIL} subscribes to the alarm topic, which {Context.MONITORING}=false removes: "
+                    "drop one of them"
+                )
+            if self.canary:
+                raise ValueError(
+                    f"{Context.CANARY}=true rolls back on the error alarms, which {Context.MONITORING}=false removes: "
+                    "a canary nothing watches would shift every bad version to 100 %"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _fits_the_api_gateway_limit(self) -> StackConfig:
         """Behind API Gateway the function must be able to answer before the integration gives up."""
         timeout, limit = self.function_timeout_seconds, API_GATEWAY_INTEGRATION_LIMIT_SECONDS
@@ -267,6 +297,12 @@ class StackConfig(BaseModel):
         return self.front_door is FrontDoor.HTTP_API and self.jwt_issuer is not None
 
     @property
+    def live_alias(self) -> bool:
+        """Whether the front door invokes the ``live`` alias: SnapStart restores published versions only, and a
+        canary shifts the alias from one version to the next."""
+        return self.snap_start or self.canary
+
+    @property
     def log_retention(self) -> RetentionDays:
         return LOG_RETENTION_DAYS[self.log_retention_days]
 
@@ -277,7 +313,11 @@ class StackConfig(BaseModel):
     @classmethod
     def from_context(cls, try_get_context: Callable[[str], Any]) -> StackConfig:
         """Read every known key through ``node.try_get_context``; unset keys keep their defaults."""
-        stack_values = {key.value: value for key in Context if (value := try_get_context(key.value)) is not None}
+        stack_values = {
+            key.value: value
+            for key in Context
+            if key is not Context.POLICY_FILE and (value := try_get_context(key.value)) is not None
+        }
         problems: list[str] = []
         try:
             function = function_settings(try_get_context)
