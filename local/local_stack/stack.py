@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 
 from momento_local import MomentoLocal
+from momento_local.cache import DEFAULT_CACHES
 from token_vending_machine.adapters.momento import is_v2_api_key
 from token_vending_machine.budget import function_timeout_seconds
 from token_vending_machine.errors import ConfigurationError
@@ -63,6 +64,13 @@ class _DiscardedMetrics(Metrics):
 
     def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
         self.clear_metrics()
+
+
+def policy_caches(settings: Settings) -> set[str]:
+    """The caches the local Momento service publishes: those the policy names (glob patterns name no
+    cache to create), or SampleCache when it names none."""
+    names = {rule.cache for rule in settings.policy_rules() if not any(c in rule.cache for c in "*?[")}
+    return names or set(DEFAULT_CACHES)
 
 
 def _logger(*, quiet: bool) -> Logger:
@@ -177,7 +185,8 @@ class LocalStack:
         """Start each part in order; if one fails, stop those already started."""
         with contextlib.ExitStack() as starting:
             listener = self._bind_front_door(starting)
-            self._momento_local = self._start_momento_local(starting, _origins(listener))
+            caches = policy_caches(self._build_settings())
+            self._momento_local = self._start_momento_local(starting, _origins(listener), caches)
             secrets_client = self._start_secret_store(starting)
             self._settings = self._build_settings()
             handler = create_handler(
@@ -279,13 +288,19 @@ class LocalStack:
         starting.callback(listener.close)  # the front door closes it too once it has started
         return listener
 
-    def _start_momento_local(self, starting: contextlib.ExitStack, web_origins: list[str]) -> MomentoLocal | None:
+    def _start_momento_local(
+        self, starting: contextlib.ExitStack, web_origins: list[str], caches: set[str]
+    ) -> MomentoLocal | None:
         if self.real_momento is not None:
             return None
         if self._given_momento_local is not None:
             return self._given_momento_local
         server = MomentoLocal(
-            host=HOST, port=self._momento_port, web_port=self._momento_web_port, web_allowed_origins=web_origins
+            host=HOST,
+            port=self._momento_port,
+            caches=caches,
+            web_port=self._momento_web_port,
+            web_allowed_origins=web_origins,
         )
         try:
             server.start()

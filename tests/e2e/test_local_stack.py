@@ -4,6 +4,7 @@ momento TopicClient against the local Momento service, which enforces the token'
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from momento.responses import TopicPublish
 
 from local_stack import EventKind, LocalStack, LocalStackError, RealMomento
 from tests.e2e.helpers import CACHE, TOPIC, TOPICS, publish, subscribe_error, subscribe_then_publish, vend
+from token_vending_machine.names import Env
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +160,20 @@ def test_real_momento_mode_vends_tokens_that_real_momento_accepts(http: httpx.Cl
     assert not (
         isinstance(published, TopicPublish.Error) and published.error_code == MomentoErrorCode.AUTHENTICATION_ERROR
     ), published
+
+
+def test_the_local_momento_publishes_the_caches_the_policy_names():
+    policy = {
+        "rules": [
+            {"cache": "chat", "topic": "room-*", "roles": ["publishsubscribe"]},
+            {"cache": "docs", "key": "{identity}:*", "roles": ["readwrite"]},
+            {"cache": "metrics-*", "key": "*", "roles": ["readonly"]},
+        ]
+    }
+    with LocalStack(port=0, quiet=True, settings={Env.POLICY: json.dumps(policy)}) as stack:
+        assert stack.momento_local is not None
+        assert stack.momento_local.caches == {"chat", "docs"}
+
+
+def test_without_a_policy_the_local_momento_publishes_sample_cache(stack):
+    assert stack.momento_local.caches == {"SampleCache"}
