@@ -32,7 +32,7 @@ Behaviour, faithful to Momento where it matters:
   The minted `api_key` is an HS256 JWT with `t: "d"`, `sub` (the token id or "momento-local"),
   `ver: 1`, `iat`, `exp`, `tid` (the token id, when given) and `p` (base64 of the serialized
   `permission_messages.Permissions`); `endpoint` is the server's endpoint, `valid_until` = `exp`.
-  `server.decode_token(jwt_or_auth_token)` verifies one and returns a `DecodedToken` with its claims,
+  `server.decode_token(jwt_or_auth_token)` verifies one and returns a `TokenClaims` with its claims,
   token id, expiry and parsed `Permissions`.
 * Topics: an API key may publish and subscribe anywhere; a disposable token needs a topic permission
   matching the cache (by name or all caches) and topic (by name, name prefix or all topics) whose
@@ -70,13 +70,13 @@ API key, and stops cleanly on Ctrl-C or SIGTERM.
 """
 
 from .server import MomentoLocal, credential_provider_from_auth_token, local_credential_provider
-from .tokens import DecodedToken, ExpiredTokenError, InvalidTokenError
+from .tokens import ExpiredTokenError, InvalidTokenError, TokenClaims
 
 __all__ = [
-    "DecodedToken",
     "ExpiredTokenError",
     "InvalidTokenError",
     "MomentoLocal",
+    "TokenClaims",
     "credential_provider_from_auth_token",
     "local_credential_provider",
 ]

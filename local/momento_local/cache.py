@@ -17,7 +17,7 @@ import grpc
 from momento_wire_types import cacheclient_pb2 as cache_pb
 from momento_wire_types import cacheclient_pb2_grpc as cache_grpc
 
-from .tokens import CacheAction, DecodedToken, allows_cache_action
+from .tokens import CacheAction, TokenClaims, allows_cache_action
 
 DEFAULT_CACHES = frozenset({"SampleCache"})
 
@@ -25,7 +25,7 @@ DEFAULT_CACHES = frozenset({"SampleCache"})
 class Gate(Protocol):
     """What every RPC does first (the server's gate): count, apply faults, authenticate."""
 
-    def enter(self, rpc: str, context: grpc.ServicerContext) -> DecodedToken: ...
+    def enter(self, rpc: str, context: grpc.ServicerContext) -> TokenClaims: ...
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from .cache import DEFAULT_CACHES, CacheServicer, CacheStore
 from .faults import Fault, FaultInjector
 from .grpc_web import GrpcWebGateway, RecordingServer
 from .tokens import (
-    DecodedToken,
     InvalidTokenError,
-    TokenIssuer,
+    TokenClaims,
+    TokenSigner,
     TopicAction,
     allows_topic_action,
     validate_disposable_request,
@@ -114,11 +114,11 @@ class _TopicBroker:
 class _Gate:
     """What every RPC does first: count the call, apply any injected fault, authenticate the caller."""
 
-    def __init__(self, issuer: TokenIssuer, faults: FaultInjector) -> None:
+    def __init__(self, issuer: TokenSigner, faults: FaultInjector) -> None:
         self._issuer = issuer
         self._faults = faults
 
-    def enter(self, rpc: str, context: grpc.ServicerContext) -> DecodedToken:
+    def enter(self, rpc: str, context: grpc.ServicerContext) -> TokenClaims:
         fault = self._faults.record_call(rpc)
         if fault is not None:
             self._apply(fault, context)
@@ -130,7 +130,7 @@ class _Gate:
         if fault.status is not None:
             context.abort(fault.status, fault.details)
 
-    def _authenticate(self, context: grpc.ServicerContext) -> DecodedToken:
+    def _authenticate(self, context: grpc.ServicerContext) -> TokenClaims:
         auth_token = next((value for key, value in context.invocation_metadata() if key == "authorization"), "")
         if not auth_token:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing authorization header")
@@ -142,7 +142,7 @@ class _Gate:
 
 
 class _TokenServicer(token_grpc.TokenServicer):
-    def __init__(self, gate: _Gate, issuer: TokenIssuer, endpoint: str) -> None:
+    def __init__(self, gate: _Gate, issuer: TokenSigner, endpoint: str) -> None:
         self._gate = gate
         self._issuer = issuer
         self._endpoint = endpoint
@@ -212,7 +212,7 @@ class _PubsubServicer(pubsub_grpc.PubsubServicer):
 
     @staticmethod
     def _authorize(
-        caller: DecodedToken, cache_name: str, topic_name: str, action: TopicAction, context: grpc.ServicerContext
+        caller: TokenClaims, cache_name: str, topic_name: str, action: TopicAction, context: grpc.ServicerContext
     ) -> None:
         if not cache_name or not topic_name:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "cache name and topic name are required")
@@ -246,7 +246,7 @@ class MomentoLocal:
         self._advertised_endpoint = advertised_endpoint
         self._max_workers = max_workers
         self._heartbeat_interval_seconds = heartbeat_interval_seconds
-        self._issuer = TokenIssuer(secret or secrets.token_bytes(32))
+        self._issuer = TokenSigner(secret or secrets.token_bytes(32))
         self._faults = FaultInjector()
         self._broker = _TopicBroker()
         self._cache_store = CacheStore(caches)
@@ -371,7 +371,7 @@ class MomentoLocal:
         )
         return token
 
-    def decode_token(self, token: str, *, verify_expiry: bool = True) -> DecodedToken:
+    def decode_token(self, token: str, *, verify_expiry: bool = True) -> TokenClaims:
         """Verify and parse an API key, a minted `api_key` JWT or the SDK's wrapped `auth_token`.
 
         Raises tokens.InvalidTokenError (ExpiredTokenError when expired and `verify_expiry`).

@@ -111,7 +111,7 @@ def decode_jwt(token: str, secret: bytes, *, verify_expiry: bool = True, now: fl
 
 
 @dataclass(frozen=True)
-class DecodedToken:
+class TokenClaims:
     """A verified key or token: its claims, and for a disposable token its parsed permissions."""
 
     claims: dict[str, Any]
@@ -131,7 +131,7 @@ class DecodedToken:
         return self.token_type == DISPOSABLE_TOKEN_TYPE
 
 
-class TokenIssuer:
+class TokenSigner:
     """Mints and verifies the keys and tokens of one local service, all signed with one secret."""
 
     def __init__(self, secret: bytes) -> None:
@@ -173,7 +173,7 @@ class TokenIssuer:
             claims["tid"] = token_id
         return encode_jwt(claims, self._secret), expires_at
 
-    def decode(self, token: str, *, verify_expiry: bool = True) -> DecodedToken:
+    def decode(self, token: str, *, verify_expiry: bool = True) -> TokenClaims:
         """Verify a key or token and parse it. Also accepts the SDK's `auth_token` wrapper
         (base64 JSON `{"endpoint", "api_key"}`) around a disposable token.
 
@@ -190,7 +190,7 @@ class TokenIssuer:
                 permissions.ParseFromString(base64.b64decode(claims["p"], validate=True))
             except (KeyError, TypeError, ValueError) as exc:
                 raise InvalidTokenError("malformed permissions claim") from exc
-        return DecodedToken(
+        return TokenClaims(
             claims=claims,
             token_type=token_type,
             subject=claims.get("sub"),
@@ -249,7 +249,7 @@ def _cache_grant_problem(grant: _CacheGrant) -> str | None:
     return None
 
 
-def allows_topic_action(token: DecodedToken, cache_name: str, topic_name: str, action: TopicAction) -> bool:
+def allows_topic_action(token: TokenClaims, cache_name: str, topic_name: str, action: TopicAction) -> bool:
     """Whether `token` may publish to or subscribe on `cache_name`/`topic_name`.
 
     API keys may do everything; a disposable token needs a topic permission whose role allows
@@ -267,7 +267,7 @@ def allows_topic_action(token: DecodedToken, cache_name: str, topic_name: str, a
     )
 
 
-def allows_cache_action(token: DecodedToken, cache_name: str, key: bytes, action: CacheAction) -> bool:
+def allows_cache_action(token: TokenClaims, cache_name: str, key: bytes, action: CacheAction) -> bool:
     """Whether `token` may read or write `key` in `cache_name`.
 
     API keys may do everything; a disposable token needs a cache permission whose role allows the
@@ -285,7 +285,7 @@ def allows_cache_action(token: DecodedToken, cache_name: str, key: bytes, action
     )
 
 
-def _any_grant_allows(token: DecodedToken, grant_allows: Callable[[permissions_pb.PermissionsType], bool]) -> bool:
+def _any_grant_allows(token: TokenClaims, grant_allows: Callable[[permissions_pb.PermissionsType], bool]) -> bool:
     if token.is_api_key:
         return True
     if token.permissions is None:

@@ -9,7 +9,7 @@ from momento.internal._utilities._permissions import permissions_from_disposable
 from momento_wire_types import permissionmessages_pb2 as permissions_pb
 
 from momento_local.cache import DEFAULT_CACHES, CacheStore
-from momento_local.tokens import CacheAction, TokenIssuer, allows_cache_action, validate_disposable_request
+from momento_local.tokens import CacheAction, TokenSigner, allows_cache_action, validate_disposable_request
 
 SECRET = b"unit-test-secret-of-thirty-two-b"
 READ, WRITE = CacheAction.READ, CacheAction.WRITE
@@ -42,11 +42,11 @@ def permissions(*grants) -> permissions_pb.Permissions:
 
 
 @pytest.fixture
-def issuer() -> TokenIssuer:
-    return TokenIssuer(SECRET)
+def issuer() -> TokenSigner:
+    return TokenSigner(SECRET)
 
 
-def disposable(issuer: TokenIssuer, *grants):
+def disposable(issuer: TokenSigner, *grants):
     token, _ = issuer.mint_disposable_token(permissions(*grants), valid_for_seconds=60)
     return issuer.decode(token)
 

@@ -19,7 +19,7 @@ from momento_local.tokens import (
     MAX_VALID_FOR_SECONDS,
     ExpiredTokenError,
     InvalidTokenError,
-    TokenIssuer,
+    TokenSigner,
     TopicAction,
     allows_topic_action,
     decode_jwt,
@@ -49,14 +49,14 @@ def permissions(*grants) -> permissions_pb.Permissions:
     return permissions_pb.Permissions(explicit=permissions_pb.ExplicitPermissions(permissions=list(grants)))
 
 
-def disposable(issuer: TokenIssuer, *grants, valid_for_seconds: int = 60):
+def disposable(issuer: TokenSigner, *grants, valid_for_seconds: int = 60):
     token, _ = issuer.mint_disposable_token(permissions(*grants), valid_for_seconds=valid_for_seconds)
     return issuer.decode(token)
 
 
 @pytest.fixture
-def issuer() -> TokenIssuer:
-    return TokenIssuer(SECRET)
+def issuer() -> TokenSigner:
+    return TokenSigner(SECRET)
 
 
 # -- HS256 --------------------------------------------------------------------------------------
