@@ -59,6 +59,10 @@ format: install ## rewrite the Python sources the way `make lint` wants them: ru
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
 
+.PHONY: openapi
+openapi: install ## regenerate openapi.json, the API contract, from the function's models and errors
+	$(UV) run python -m infra.openapi
+
 # Extra options for `make run` and `make bench-load`, e.g. ARGS="--port 0 --event rest" (see `uv run tvm-local --help`)
 ARGS ?=
 
