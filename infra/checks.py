@@ -26,6 +26,7 @@ EXAMPLE_INVOKER_ROLE_ARNS = (
     "arn:aws:iam::111122223333:role/tvm-callers",
     "arn:aws:iam::444455556666:role/partner/tvm-callers",
 )
+EXAMPLE_ALARM_EMAIL = "tvm-alarms@example.com"
 
 VARIANTS: dict[str, dict[str, str]] = {
     "function-url": {Context.FRONT_DOOR: FrontDoor.FUNCTION_URL},
@@ -65,6 +66,23 @@ VARIANTS: dict[str, dict[str, str]] = {
         Context.TRACING: "false",
         Context.SECRETS_EXTENSION: "false",
     },
+    # Operations: canary rollouts on each front door (the alias without SnapStart, and with it), alarm e-mail.
+    "function-url-canary-email": {
+        Context.FRONT_DOOR: FrontDoor.FUNCTION_URL,
+        Context.CANARY: "true",
+        Context.ALARM_EMAIL: EXAMPLE_ALARM_EMAIL,
+    },
+    "http-api-canary-snapstart": {
+        Context.FRONT_DOOR: FrontDoor.HTTP_API,
+        Context.CANARY: "true",
+        Context.SNAP_START: "true",
+    },
+    "rest-api-canary-email": {
+        Context.FRONT_DOOR: FrontDoor.REST_API,
+        Context.CANARY: "true",
+        Context.ALARM_EMAIL: EXAMPLE_ALARM_EMAIL,
+    },
+    "no-monitoring": {Context.FRONT_DOOR: FrontDoor.FUNCTION_URL, Context.MONITORING: "false"},
 }
 
 

@@ -41,6 +41,10 @@ class Context(StrEnum):
     SECRETS_EXTENSION = "secretsExtension"
     SNAP_START = "snapStart"
     TRACING = "tracing"
+    # Operations: alarms and a dashboard (on by default), their e-mail, canary rollouts on the live alias.
+    MONITORING = "monitoring"
+    ALARM_EMAIL = "alarmEmail"
+    CANARY = "canary"
 
 
 class FrontDoor(StrEnum):
@@ -56,7 +60,7 @@ class FunctionUrlAuth(StrEnum):
     AWS_IAM = "AWS_IAM"
 
 
-# With SnapStart the front door invokes this alias of the newest published version, never $LATEST.
+# With SnapStart or canary rollouts the front door invokes this alias of a published version, never $LATEST.
 LIVE_ALIAS = "live"
 
 
@@ -68,3 +72,5 @@ class Output(StrEnum):
     FUNCTION_NAME = "FunctionName"
     # Only with functionUrlAuth=AWS_IAM: the identity policy a caller's role needs, ready to attach.
     INVOKER_POLICY = "InvokerPolicy"
+    # With monitoring: the SNS topic every alarm notifies (subscribe more endpoints to it).
+    ALARM_TOPIC_ARN = "AlarmTopicArn"

@@ -1,4 +1,5 @@
-"""One stack: the key's secret, the vending function, its front door, the grants around them, outputs."""
+"""One stack: the key's secret, the vending function, its front door, the grants around them, its alarms and
+dashboard, canary rollouts, outputs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.front_door import FunctionUrlFrontDoor, JwtAuthorizerConfig, build_front_door
 from infra.constructs.function import TokenVendingFunction
+from infra.constructs.monitoring import TokenVendingMonitoring
+from infra.constructs.rollout import CanaryRollout
 from infra.constructs.secret import ApiKeySecret
 from infra.names import FrontDoor, FunctionUrlAuth, Output
 from token_vending_machine.names import Env
@@ -48,6 +51,7 @@ class TokenVendingMachineStack(Stack):
             tracing=config.tracing,
             use_secrets_extension=config.secrets_extension,
             snap_start=config.snap_start,
+            live_alias=config.live_alias,
         )
         secret.grant_read(vending.function)
         self.front_door = build_front_door(
@@ -74,6 +78,27 @@ class TokenVendingMachineStack(Stack):
             # An ArnPrincipal, not an imported Role: the grant goes into the function's resource policy and
             # never attaches a policy to a role this stack does not own (perhaps in another account).
             self.grant_invoke(iam.ArnPrincipal(role_arn))
+
+        self.monitoring: TokenVendingMonitoring | None = None
+        if config.monitoring:
+            self.monitoring = TokenVendingMonitoring(
+                self,
+                "Monitoring",
+                function=vending.function,
+                timeout_seconds=config.function_timeout_seconds,
+                front_door=self.front_door.server_error_metrics,
+                alarm_email=config.alarm_email,
+            )
+            CfnOutput(
+                self,
+                Output.ALARM_TOPIC_ARN,
+                value=self.monitoring.topic.topic_arn,
+                description="Every alarm notifies this SNS topic",
+            )
+        if config.canary:
+            if self.monitoring is None or vending.live_alias is None:
+                raise ValueError("a canary needs the alarms and the live alias (config refuses canary without them)")
+            CanaryRollout(self, "Rollout", alias=vending.live_alias, alarms=self.monitoring.rollback_alarms)
 
         CfnOutput(self, Output.ENDPOINT_URL, value=self.front_door.url, description="POST token requests here")
         CfnOutput(self, Output.SECRET_ARN, value=secret.secret.secret_arn, description="The Momento API key's secret")

@@ -26,6 +26,7 @@ import jsii
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -54,6 +55,15 @@ _PUBLIC_BY_DESIGN = (
     "Put an authorizer in front (jwtIssuer + jwtAudience on the HTTP API, or frontDoor=functionUrl with "
     "functionUrlAuth=AWS_IAM) to restrict it."
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerErrorMetrics:
+    """The front door's 5xx answers and all its requests (sums), for a 5xx rate."""
+
+    label: str
+    server_errors: cloudwatch.IMetric
+    requests: cloudwatch.IMetric
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +123,18 @@ class FunctionUrlFrontDoor(Construct):
             ),
         )
         self.url = function_url.url
+        # Dimension FunctionName: every URL of the function, on $LATEST or an alias (Lambda's "Monitoring
+        # function URLs"). The bare name: an alias's function_name carries its qualifier.
+        dimensions = {"FunctionName": function.latest_version.lambda_.function_name}
+        self.server_error_metrics = ServerErrorMetrics(
+            label="Function URL",
+            server_errors=cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Url5xxCount", dimensions_map=dimensions, statistic="Sum"
+            ),
+            requests=cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="UrlRequestCount", dimensions_map=dimensions, statistic="Sum"
+            ),
+        )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the URL: ``lambda:InvokeFunctionUrl`` (``lambda:FunctionUrlAuthType`` =
@@ -203,6 +225,11 @@ class HttpApiFrontDoor(Construct):
         )
         self.url = stage.url
         self.api_id: str | None = api.api_id
+        self.server_error_metrics = ServerErrorMetrics(
+            label="HTTP API",
+            server_errors=api.metric_server_error(statistic="Sum"),
+            requests=api.metric_count(statistic="Sum"),
+        )
         if jwt is None:
             Validations.of(api).acknowledge(
                 Acknowledgment(id="AwsSolutions-APIG4", reason=_PUBLIC_BY_DESIGN),
@@ -268,6 +295,11 @@ class RestApiFrontDoor(Construct):
         )
         self.url = api.url
         self.api_id: str | None = api.rest_api_id
+        self.server_error_metrics = ServerErrorMetrics(
+            label="REST API",
+            server_errors=api.metric_server_error(statistic="Sum"),
+            requests=api.metric_count(statistic="Sum"),
+        )
         if not tracing:
             Validations.of(api).acknowledge(
                 Acknowledgment(

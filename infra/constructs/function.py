@@ -1,7 +1,8 @@
 """The vending Lambda: runtime, sizing, timeout, environment, logs and its own least-privilege role.
 
 Options for cold starts: the Parameters and Secrets extension (the secret is read over localhost,
-without importing boto3) and SnapStart (the front door then invokes the ``live`` alias).
+without importing boto3) and SnapStart. With SnapStart or canary rollouts every deploy publishes a
+version and the front door invokes the ``live`` alias.
 """
 
 from __future__ import annotations
@@ -53,13 +54,14 @@ def secrets_extension(*, log_level: str) -> lambda_.ParamsAndSecretsLayerVersion
 
 
 class TokenVendingFunction(Construct):
-    """``function`` is the Lambda; ``invocable`` is what the front door invokes (the ``live`` alias with SnapStart).
+    """``function`` is the Lambda; ``invocable`` is what the front door invokes: ``live_alias`` when there is one.
 
     The role can write the function's own log group and, once granted, read the secret.
     """
 
     function: lambda_.Function
     invocable: lambda_.IFunction
+    live_alias: lambda_.Alias | None
 
     def __init__(
         self,
@@ -76,7 +78,9 @@ class TokenVendingFunction(Construct):
         tracing: bool = True,
         use_secrets_extension: bool = True,
         snap_start: bool = False,
+        live_alias: bool = False,
     ) -> None:
+        """``live_alias``: publish the current version and alias it as ``live`` (implied by ``snap_start``)."""
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         # An own role instead of AWSLambdaBasicExecutionRole: write to this log group only.
@@ -111,9 +115,12 @@ class TokenVendingFunction(Construct):
             description="Momento token vending machine: vends short-lived topic-scoped tokens",
         )
         # SnapStart snapshots published versions only: $LATEST would cold-start as before.
+        self.live_alias = None
         self.invocable = self.function
+        if snap_start or live_alias:
+            self.live_alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
+            self.invocable = self.live_alias
         if snap_start:
-            self.invocable = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
             Validations.of(self.function).acknowledge(
                 Acknowledgment(
                     id="@aws-cdk/aws-lambda:snapStartRequirePublish",

@@ -17,6 +17,7 @@ from infra.checks import (
     VARIANTS,
     Synthesized,
 )
+from infra.constructs.rollout import CODEDEPLOY_LAMBDA_POLICY
 from infra.names import API_KEY_PARAMETER, LIVE_ALIAS, Output
 from token_vending_machine.budget import function_timeout_seconds
 from token_vending_machine.names import HANDLER, METRICS_NAMESPACE, SERVICE_NAME, Env
@@ -25,13 +26,26 @@ from token_vending_machine.settings import Settings, operator_settings
 FUNCTION = "AWS::Lambda::Function"
 ALL_VARIANTS = [*VARIANTS, "custom", "custom-function-url", "no-reservation"]
 CREATED_SECRET_VARIANTS = [name for name in ALL_VARIANTS if not name.startswith("existing-secret")]
-FUNCTION_URL_VARIANTS = ["function-url", "function-url-iam", "custom-function-url", "function-url-iam-snapstart"]
+FUNCTION_URL_VARIANTS = [
+    "function-url",
+    "function-url-iam",
+    "custom-function-url",
+    "function-url-iam-snapstart",
+    "function-url-canary-email",
+]
 IAM_FUNCTION_URL_VARIANTS = ["function-url-iam", "function-url-iam-snapstart"]
-HTTP_API_VARIANTS = ["http-api", "existing-secret-name", "http-api-jwt"]
+HTTP_API_VARIANTS = ["http-api", "existing-secret-name", "http-api-jwt", "http-api-canary-snapstart"]
 JWT_VARIANTS = ["http-api-jwt", "custom"]
-REST_API_VARIANTS = ["rest-api", "existing-secret-arn-cmk", "rest-api-snapstart-untraced"]
+REST_API_VARIANTS = ["rest-api", "existing-secret-arn-cmk", "rest-api-snapstart-untraced", "rest-api-canary-email"]
 API_GATEWAY_VARIANTS = [*HTTP_API_VARIANTS, *REST_API_VARIANTS, "custom"]
-SNAP_START_VARIANTS = ["function-url-iam-snapstart", "rest-api-snapstart-untraced", "custom"]
+SNAP_START_VARIANTS = [
+    "function-url-iam-snapstart",
+    "rest-api-snapstart-untraced",
+    "http-api-canary-snapstart",
+    "custom",
+]
+CANARY_VARIANTS = ["function-url-canary-email", "http-api-canary-snapstart", "rest-api-canary-email"]
+LIVE_ALIAS_VARIANTS = sorted(set(SNAP_START_VARIANTS) | set(CANARY_VARIANTS))
 UNTRACED_VARIANTS = ["rest-api-snapstart-untraced", "custom"]
 NO_EXTENSION_VARIANTS = ["rest-api-snapstart-untraced"]
 # Variables the AWS Parameters and Secrets extension reads; aws-cdk-lib sets them with the layer.
@@ -288,8 +302,11 @@ def test_role_is_least_privilege(synthesized: dict[str, Synthesized], name: str)
     assert len(kms_statements) == (1 if name == "existing-secret-arn-cmk" else 0)
     wildcard_actions = {a for s in statements if s["Resource"] == "*" for a in s["Action"]}
     assert wildcard_actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-    roles = [r for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-    assert all("ManagedPolicyArns" not in role["Properties"] for role in roles)
+    roles = [r["Properties"] for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    # The one AWS-managed policy: CodeDeploy's own, on its service role (acknowledged in infra/constructs/rollout.py).
+    managed = [role["ManagedPolicyArns"] for role in roles if "ManagedPolicyArns" in role]
+    assert len(managed) == (1 if name in CANARY_VARIANTS else 0)
+    assert all(len(arns) == 1 and CODEDEPLOY_LAMBDA_POLICY in json.dumps(arns) for arns in managed)
 
 
 @pytest.mark.parametrize("name", ALL_VARIANTS)
@@ -474,15 +491,19 @@ def test_secrets_extension_caches_no_longer_than_the_function(synthesized: dict[
 
 
 @pytest.mark.parametrize("name", ALL_VARIANTS)
-def test_snap_start_puts_the_front_door_on_the_live_alias(synthesized: dict[str, Synthesized], name: str) -> None:
+def test_snap_start_and_canary_put_the_front_door_on_the_live_alias(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
     stack = template(synthesized, name)
-    if name not in SNAP_START_VARIANTS:
-        stack.has_resource_properties(FUNCTION, {"SnapStart": Match.absent()})
+    snap_start = name in SNAP_START_VARIANTS
+    stack.has_resource_properties(
+        FUNCTION, {"SnapStart": {"ApplyOn": "PublishedVersions"} if snap_start else Match.absent()}
+    )
+    # CDK's "SnapStart only supports published versions" warning is answered: we publish and alias.
+    assert ("@aws-cdk/aws-lambda:snapStartRequirePublish" in synthesized[name].acknowledged) is snap_start
+    if name not in LIVE_ALIAS_VARIANTS:
         stack.resource_count_is("AWS::Lambda::Alias", 0)
         return
-    stack.has_resource_properties(FUNCTION, {"SnapStart": {"ApplyOn": "PublishedVersions"}})
-    # CDK's "SnapStart only supports published versions" warning is answered: we publish and alias.
-    assert "@aws-cdk/aws-lambda:snapStartRequirePublish" in synthesized[name].acknowledged
     version = Capture()
     stack.has_resource_properties(
         "AWS::Lambda::Alias", {"Name": LIVE_ALIAS, "FunctionVersion": {"Fn::GetAtt": [version, "Version"]}}
