@@ -38,7 +38,7 @@ class _EventV2(_Shape):
     """Payload 2.0: Function URLs and HTTP APIs."""
 
     version: Literal["2.0"]
-    raw_path: StrictStr = Field(default="/", alias="rawPath")
+    raw_path: StrictStr = Field(alias="rawPath")
     headers: dict[StrictStr, StrictStr] | None = None
     is_base64_encoded: StrictBool | None = Field(default=None, alias="isBase64Encoded")
     request_context: _ContextV2 = Field(alias="requestContext")
@@ -48,7 +48,7 @@ class _EventV1(_Shape):
     """Payload 1.0: REST APIs (and HTTP APIs configured for it)."""
 
     http_method: StrictStr = Field(alias="httpMethod")
-    path: StrictStr = "/"
+    path: StrictStr
     headers: dict[StrictStr, StrictStr | None] | None = None
     multi_value_headers: dict[StrictStr, list[StrictStr] | None] | None = Field(default=None, alias="multiValueHeaders")
     is_base64_encoded: StrictBool | None = Field(default=None, alias="isBase64Encoded")

@@ -13,8 +13,8 @@ from token_vending_machine.names import Env
 from token_vending_machine.settings import Settings, context_key, load_settings, operator_settings
 
 ISSUER = "https://issuer.example.com/"
-# Every variable the stack sets from the function's settings table, and the identity source it decides.
-DEPLOYED_ENV = {info.alias for info in operator_settings().values()} | {Env.IDENTITY_SOURCE}
+# Every variable the stack sets from the function's settings table (POLICY only when given), and the identity source.
+DEPLOYED_ENV = {info.alias for info in operator_settings().values()} - {Env.POLICY} | {Env.IDENTITY_SOURCE}
 
 
 def config(**context: Any) -> StackConfig:

@@ -50,8 +50,8 @@ UNTRACED_VARIANTS = ["rest-api-snapstart-untraced", "custom"]
 NO_EXTENSION_VARIANTS = ["rest-api-snapstart-untraced"]
 # Variables the AWS Parameters and Secrets extension reads; aws-cdk-lib sets them with the layer.
 EXTENSION_ENV_PREFIXES = ("PARAMETERS_SECRETS_EXTENSION_", "SECRETS_MANAGER_", "SSM_PARAMETER_STORE_")
-# Every variable the stack sets from the function's settings table, and the identity source it decides.
-DEPLOYED_ENV = {info.alias for info in operator_settings().values()} | {Env.IDENTITY_SOURCE}
+# Every variable the stack sets from the function's settings table (POLICY only when given), and the identity source.
+DEPLOYED_ENV = {info.alias for info in operator_settings().values()} - {Env.POLICY} | {Env.IDENTITY_SOURCE}
 
 
 def template(synthesized: dict[str, Synthesized], name: str) -> Template:

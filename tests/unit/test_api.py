@@ -305,6 +305,7 @@ def test_any_path_reaches_the_one_route(path):
         (lambda e: e.update(headers={"content-type": 5}), "headers.content-type"),
         (lambda e: e.update(isBase64Encoded="yes"), "isBase64Encoded"),
         (lambda e: e.update(rawPath=7), "rawPath"),
+        (lambda e: e.pop("rawPath"), "rawPath"),
     ],
 )
 def test_mistyped_event_fields_are_a_400_naming_them(change, field):
@@ -315,6 +316,16 @@ def test_mistyped_event_fields_are_a_400_naming_them(change, field):
 
     assert (status, body["error"]) == (400, ErrorCode.BAD_REQUEST)
     assert field in {detail["field"] for detail in body["details"]}
+
+
+def test_a_rest_event_without_its_path_is_a_400_naming_it():
+    event = load_event("test-event-1.json")
+    del event["path"]
+
+    status, _, body = resolve(event, FakeVend())
+
+    assert (status, body["error"]) == (400, ErrorCode.BAD_REQUEST)
+    assert {detail["field"] for detail in body["details"]} == {"path"}
 
 
 def test_powertools_dev_mode_never_prints_events_or_returns_tracebacks(monkeypatch, capsys):
