@@ -8,9 +8,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from momento import CacheClient, Configurations, TopicClientAsync, TopicConfigurations
 from momento.errors import MomentoErrorCode
 from momento.responses import TopicSubscribe
+from momento_wire_types import permissionmessages_pb2 as permissions_pb
 
 from momento_local import credential_provider_from_auth_token
 from tests.events import FakeLambdaContext, load_event
@@ -145,3 +148,81 @@ def test_the_same_permissions_in_another_order_reuse_the_token(handler, secret, 
     assert momento_local.call_count(GENERATE) == 1
     same = one["auth_token"] == two["auth_token"]
     assert same
+
+
+WIRE_TOPIC_ROLES = {
+    "publishsubscribe": "TopicReadWrite",
+    "subscribeonly": "TopicReadOnly",
+    "publishonly": "TopicWriteOnly",
+}
+WIRE_CACHE_ROLES = {"readwrite": "CacheReadWrite", "readonly": "CacheReadOnly", "writeonly": "CacheWriteOnly"}
+rooms = st.sampled_from(["room-1", "room-2", "room-x"])
+allowed_entries = st.one_of(
+    st.builds(
+        lambda role, topic: {"role": role, "cache": "chat", "topic": topic},
+        st.sampled_from(list(WIRE_TOPIC_ROLES)),
+        rooms,
+    ),
+    st.builds(
+        lambda role, item: {"role": role, "cache": "chat", "item": item},
+        st.sampled_from(list(WIRE_CACHE_ROLES)),
+        st.one_of(rooms.map(lambda r: {"keyPrefix": r + ":"}), rooms.map(lambda r: {"key": r + ":history"})),
+    ),
+)
+refused_entries = st.sampled_from(
+    [
+        {"role": "publishsubscribe", "cache": "chat", "topic": "lobby"},  # lobby is subscribe-only
+        {"role": "readwrite", "cache": "chat"},  # the whole cache: rules grant room-* keys only
+        {"role": "readonly", "cache": "chat", "item": {"keyPrefix": "room"}},  # wider than room-*
+        {"role": "publishsubscribe", "cache": "other", "topic": "room-1"},
+        {"role": "readwrite", "cache": "profiles", "item": {"key": "someone"}},  # anonymous: no {identity}
+    ]
+)
+
+
+def wire_entries(momento_local, auth_token: str) -> list[dict]:
+    """The permissions the local service received and signed into the token, in the request's terms."""
+    entries = []
+    for permission in momento_local.decode_token(auth_token).permissions.explicit.permissions:
+        if permission.WhichOneof("kind") == "topic_permissions":
+            topic = permission.topic_permissions
+            role = permissions_pb.TopicRole.Name(topic.role)
+            entries.append(
+                {"role": role, "cache": topic.cache_selector.cache_name, "topic": topic.topic_selector.topic_name}
+            )
+            continue
+        cache = permission.cache_permissions
+        entry = {"role": permissions_pb.CacheRole.Name(cache.role), "cache": cache.cache_selector.cache_name}
+        if cache.WhichOneof("cache_item") == "item_selector":
+            kind = cache.item_selector.WhichOneof("kind")
+            entry["item"] = {"key" if kind == "key" else "keyPrefix": getattr(cache.item_selector, kind).decode()}
+        entries.append(entry)
+    return entries
+
+
+def in_wire_terms(entry: dict) -> dict:
+    roles = WIRE_TOPIC_ROLES if "topic" in entry else WIRE_CACHE_ROLES
+    return {**entry, "role": roles[entry["role"]]}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(allowed_entries, min_size=1, max_size=20, unique_by=lambda e: json.dumps(e, sort_keys=True)))
+def test_permission_lists_within_policy_reach_momento_exactly(handler, secret, momento_local, entries):
+    status, body = vend(handler, entries)
+
+    assert status == 200
+    assert wire_entries(momento_local, body["auth_token"]) == [in_wire_terms(entry) for entry in entries]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(allowed=st.lists(allowed_entries, max_size=5), refused=refused_entries, position=st.integers(0, 5))
+def test_permission_lists_outside_policy_are_403_without_a_momento_call(
+    handler, secret, momento_local, allowed, refused, position
+):
+    momento_local.reset_call_counts()
+    entries = [*allowed[:position], refused, *allowed[position:]]
+
+    status, body = vend(handler, entries)
+
+    assert (status, body["error"]) == (403, ErrorCode.FORBIDDEN)
+    assert momento_local.call_count(GENERATE) == 0
