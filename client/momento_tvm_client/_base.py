@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 import httpx
@@ -16,6 +16,7 @@ import httpx
 from .errors import TokenVendingError, TokenVendingNetworkError, TokenVendingTimeoutError
 from .models import VendedToken
 from .parsing import DEFAULT_TOKEN_LIFETIME_SECONDS, parse_error_response, parse_token_response
+from .permissions import PermissionLike, TokenPermission, normalize_permissions
 from .retry import RetryPolicy
 
 logger = logging.getLogger("momento_tvm_client")
@@ -42,6 +43,9 @@ class TokenVendingClientBase:
     """Configuration and cache logic common to ``TokenVendingClient`` and ``AsyncTokenVendingClient``.
 
     - ``url``: the vending machine endpoint, called with POST ``{"cacheName", "topicName"}``.
+    - ``permissions``: instead of ``cache_name`` and ``topic_name``, 1 to 20 permissions
+      (``TopicPermission``, ``CachePermission`` or dicts in the wire shape), vended with POST
+      ``{"permissions": [...]}``. ``ValueError`` if both forms, or neither, are given.
     - ``headers``: extra request headers (an ``Authorization`` header, say).
     - ``timeout``: seconds per request (or an ``httpx.Timeout``), default 5.
     - ``refresh_buffer``: a token is refreshed once fewer than this many seconds remain (default 60;
@@ -58,9 +62,10 @@ class TokenVendingClientBase:
     def __init__(
         self,
         url: str,
-        cache_name: str,
-        topic_name: str,
+        cache_name: str | None = None,
+        topic_name: str | None = None,
         *,
+        permissions: Iterable[PermissionLike] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         refresh_buffer: float = DEFAULT_REFRESH_BUFFER_SECONDS,
@@ -72,20 +77,19 @@ class TokenVendingClientBase:
     ) -> None:
         if not url:
             raise ValueError("url is required")
-        if not cache_name or not topic_name:
-            raise ValueError("cache_name and topic_name are required")
         if refresh_buffer < 0 or stale_retry_interval < 0 or default_token_lifetime <= 0:
             raise ValueError("refresh_buffer and stale_retry_interval must be >= 0, default lifetime > 0")
         self._url = url
         self._cache_name = cache_name
         self._topic_name = topic_name
+        self._permissions = _checked_permissions(cache_name, topic_name, permissions)
         self._headers = {
             "content-type": "application/json",
             "accept": "application/json",
             "user-agent": USER_AGENT,
             **(headers or {}),
         }
-        self._body = json.dumps({"cacheName": cache_name, "topicName": topic_name}).encode()
+        self._body = json.dumps(self._request_document()).encode()
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._refresh_buffer = refresh_buffer
         self._retry = retry or RetryPolicy()
@@ -100,12 +104,17 @@ class TokenVendingClientBase:
         return self._url
 
     @property
-    def cache_name(self) -> str:
+    def cache_name(self) -> str | None:
         return self._cache_name
 
     @property
-    def topic_name(self) -> str:
+    def topic_name(self) -> str | None:
         return self._topic_name
+
+    @property
+    def permissions(self) -> tuple[TokenPermission, ...]:
+        """The permissions each token is vended for; empty for a client of one cache and topic."""
+        return self._permissions
 
     @property
     def cached_token(self) -> VendedToken | None:
@@ -119,10 +128,17 @@ class TokenVendingClientBase:
         self._entry = None
 
     def __repr__(self) -> str:
+        if self._permissions:
+            return f"{type(self).__name__}(url={self._url!r}, permissions={list(self._permissions)!r})"
         return (
             f"{type(self).__name__}(url={self._url!r}, cache_name={self._cache_name!r}, "
             f"topic_name={self._topic_name!r})"
         )
+
+    def _request_document(self) -> dict[str, object]:
+        if self._permissions:
+            return {"permissions": [permission.to_json() for permission in self._permissions]}
+        return {"cacheName": self._cache_name, "topicName": self._topic_name}
 
     def _fresh_token(self) -> VendedToken | None:
         entry = self._entry
@@ -167,6 +183,20 @@ class TokenVendingClientBase:
         if delay is not None:
             logger.info("token vend attempt %d failed (%s); retrying in %.2f s", attempt, error, delay)
         return delay
+
+
+def _checked_permissions(
+    cache_name: str | None, topic_name: str | None, permissions: Iterable[PermissionLike] | None
+) -> tuple[TokenPermission, ...]:
+    """The permissions of the second request form, or () for the original one; ``ValueError`` unless
+    exactly one form is given."""
+    if permissions is not None:
+        if cache_name is not None or topic_name is not None:
+            raise ValueError("pass cache_name and topic_name, or permissions, not both")
+        return normalize_permissions(permissions)
+    if not cache_name or not topic_name:
+        raise ValueError("cache_name and topic_name are required (or pass permissions=[...])")
+    return ()
 
 
 def translate_transport_error(exc: httpx.HTTPError, url: str) -> TokenVendingError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -21,15 +21,19 @@ from ._base import (
 from .errors import TokenVendingError
 from .models import VendedToken
 from .parsing import DEFAULT_TOKEN_LIFETIME_SECONDS
+from .permissions import PermissionLike
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from momento import TopicClientAsync
-    from momento.config import TopicConfiguration
+    from datetime import timedelta
+
+    from momento import CacheClientAsync, TopicClientAsync
+    from momento.config import Configuration, TopicConfiguration
 
 
 class AsyncTokenVendingClient(TokenVendingClientBase):
-    """Vends tokens for one cache and topic and keeps the current one, for asyncio code.
+    """Vends tokens for one cache and topic (or for a list of ``permissions``) and keeps the current
+    one, for asyncio code.
 
     ``await get_token()`` answers from memory while more than ``refresh_buffer`` seconds of the token
     remain; otherwise every concurrent caller awaits one shared refresh task (shielded, so a caller
@@ -45,9 +49,10 @@ class AsyncTokenVendingClient(TokenVendingClientBase):
     def __init__(
         self,
         url: str,
-        cache_name: str,
-        topic_name: str,
+        cache_name: str | None = None,
+        topic_name: str | None = None,
         *,
+        permissions: Iterable[PermissionLike] | None = None,
         http_client: httpx.AsyncClient | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
@@ -62,6 +67,7 @@ class AsyncTokenVendingClient(TokenVendingClientBase):
             url,
             cache_name,
             topic_name,
+            permissions=permissions,
             headers=headers,
             timeout=timeout,
             refresh_buffer=refresh_buffer,
@@ -107,6 +113,23 @@ class AsyncTokenVendingClient(TokenVendingClientBase):
 
         return async_topic_client_from_token(
             await self.get_token(), local_endpoint=local_endpoint, configuration=configuration
+        )
+
+    async def cache_client(
+        self,
+        *,
+        local_endpoint: str | None = None,
+        configuration: Configuration | None = None,
+        default_ttl: timedelta | None = None,
+    ) -> CacheClientAsync:
+        """A momento ``CacheClientAsync`` built on the current token (vend one with cache permissions).
+
+        It keeps that token: build a new one after the token is refreshed.
+        """
+        from .cache import async_cache_client_from_token
+
+        return async_cache_client_from_token(
+            await self.get_token(), local_endpoint=local_endpoint, configuration=configuration, default_ttl=default_ttl
         )
 
     async def aclose(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -22,15 +22,18 @@ from ._base import (
 from .errors import TokenVendingError
 from .models import VendedToken
 from .parsing import DEFAULT_TOKEN_LIFETIME_SECONDS
+from .permissions import PermissionLike
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from momento import TopicClient
-    from momento.config import TopicConfiguration
+    from datetime import timedelta
+
+    from momento import CacheClient, TopicClient
+    from momento.config import Configuration, TopicConfiguration
 
 
 class TokenVendingClient(TokenVendingClientBase):
-    """Vends tokens for one cache and topic and keeps the current one.
+    """Vends tokens for one cache and topic (or for a list of ``permissions``) and keeps the current one.
 
     ``get_token()`` answers from memory, without a lock, while more than ``refresh_buffer`` seconds
     of the token remain; otherwise one thread vends a new token while the others wait for that same
@@ -41,9 +44,10 @@ class TokenVendingClient(TokenVendingClientBase):
     def __init__(
         self,
         url: str,
-        cache_name: str,
-        topic_name: str,
+        cache_name: str | None = None,
+        topic_name: str | None = None,
         *,
+        permissions: Iterable[PermissionLike] | None = None,
         http_client: httpx.Client | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
@@ -58,6 +62,7 @@ class TokenVendingClient(TokenVendingClientBase):
             url,
             cache_name,
             topic_name,
+            permissions=permissions,
             headers=headers,
             timeout=timeout,
             refresh_buffer=refresh_buffer,
@@ -114,6 +119,23 @@ class TokenVendingClient(TokenVendingClientBase):
         from .topics import topic_client_from_token
 
         return topic_client_from_token(self.get_token(), local_endpoint=local_endpoint, configuration=configuration)
+
+    def cache_client(
+        self,
+        *,
+        local_endpoint: str | None = None,
+        configuration: Configuration | None = None,
+        default_ttl: timedelta | None = None,
+    ) -> CacheClient:
+        """A momento ``CacheClient`` built on the current token (vend one with cache permissions).
+
+        Like ``topic_client()``, it keeps that token: build a new one after the token is refreshed.
+        """
+        from .cache import cache_client_from_token
+
+        return cache_client_from_token(
+            self.get_token(), local_endpoint=local_endpoint, configuration=configuration, default_ttl=default_ttl
+        )
 
     def close(self) -> None:
         if self._owns_http:

@@ -126,16 +126,23 @@ def async_topic_client_from_token(
 
 class RefreshingTopicPublisher:
     """Publishes to the vending client's cache and topic, rebuilding its ``TopicClient`` whenever the
-    vending client hands out a new token. Thread-safe."""
+    vending client hands out a new token. Thread-safe.
+
+    ``cache_name`` and ``topic_name`` choose another topic the token covers; a client vending a list
+    of permissions has none of its own, so they are required with it.
+    """
 
     def __init__(
         self,
         vending_client: TokenSource,
         *,
+        cache_name: str | None = None,
+        topic_name: str | None = None,
         local_endpoint: str | None = None,
         configuration: TopicConfiguration | None = None,
     ) -> None:
         self._vending = vending_client
+        self._cache_name, self._topic_name = _topic_of(vending_client, cache_name, topic_name)
         self._local_endpoint = local_endpoint
         self._configuration = configuration
         self._lock = threading.Lock()
@@ -144,7 +151,7 @@ class RefreshingTopicPublisher:
 
     def publish(self, value: str | bytes) -> TopicPublishResponse:
         """Publish ``value``; the momento response (``TopicPublish.Success`` or ``.Error``)."""
-        return self._current_topic_client().publish(self._vending.cache_name, self._vending.topic_name, value)
+        return self._current_topic_client().publish(self._cache_name, self._topic_name, value)
 
     def close(self) -> None:
         with self._lock:
@@ -179,16 +186,24 @@ class RefreshingTopicPublisher:
 async def subscribe(
     vending_client: AsyncTokenSource,
     *,
+    cache_name: str | None = None,
+    topic_name: str | None = None,
     local_endpoint: str | None = None,
     configuration: TopicConfiguration | None = None,
 ) -> AsyncIterator[TopicItem]:
-    """Yield the messages of the vending client's topic for as long as you iterate.
+    """Yield the messages of the vending client's topic (or of ``cache_name``/``topic_name``, which a
+    client vending a list of permissions needs) for as long as you iterate.
 
     Each subscription runs on one token; shortly before that token expires the subscription is
     renewed on a fresh one, resuming after the last message seen (duplicates are skipped). A refused
     subscription or a broken stream is retried with backoff; ``TopicError`` after 5 failures in a row.
     """
-    session = _Subscription(vending_client, local_endpoint, configuration or TopicConfigurations.Default.latest())
+    session = _Subscription(
+        vending_client,
+        _topic_of(vending_client, cache_name, topic_name),
+        local_endpoint,
+        configuration or TopicConfigurations.Default.latest(),
+    )
     while True:
         # aclosing: when the caller stops iterating, the session's stream is closed now, not at collection.
         async with aclosing(session.run_once()) as items:
@@ -199,8 +214,15 @@ async def subscribe(
 class _Subscription:
     """The state ``subscribe`` carries from one session (one token, one gRPC stream) to the next."""
 
-    def __init__(self, source: AsyncTokenSource, local_endpoint: str | None, configuration: TopicConfiguration) -> None:
+    def __init__(
+        self,
+        source: AsyncTokenSource,
+        topic: tuple[str, str],
+        local_endpoint: str | None,
+        configuration: TopicConfiguration,
+    ) -> None:
         self._source = source
+        self._cache_name, self._topic_name = topic
         self._local_endpoint = local_endpoint
         self._configuration = configuration
         self._last_seen: tuple[int, int] | None = None
@@ -217,8 +239,8 @@ class _Subscription:
             async with open_topic_stream(
                 credential_provider_from_token(token, local_endpoint=self._local_endpoint),
                 self._configuration,
-                self._source.cache_name,
-                self._source.topic_name,
+                self._cache_name,
+                self._topic_name,
                 resume_at=self._last_seen or (0, 0),
                 # The deadline covers the whole stream: keep it past the token's life.
                 timeout=timedelta(seconds=remaining + _STREAM_DEADLINE_SLACK_SECONDS),
@@ -259,6 +281,17 @@ class _Subscription:
         if self._failures >= _MAX_CONSECUTIVE_FAILURES:
             raise TopicError("subscribe", error_code, message)
         await asyncio.sleep(_backoff(self._failures))
+
+
+def _topic_of(
+    source: TokenSource | AsyncTokenSource, cache_name: str | None, topic_name: str | None
+) -> tuple[str, str]:
+    """The topic to use: the one named here, else the vending client's own."""
+    cache = source.cache_name if cache_name is None else cache_name
+    topic = source.topic_name if topic_name is None else topic_name
+    if not cache or not topic:
+        raise ValueError("name the topic with cache_name and topic_name: the vending client has none of its own")
+    return cache, topic
 
 
 def _backoff(failures: int) -> float:
