@@ -56,17 +56,17 @@ class TopicError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class DecodedToken:
+class TokenParts:
     """The parts of a base64 vended token (``api_key`` is a secret: never log it)."""
 
     endpoint: str
     api_key: str
 
     def __repr__(self) -> str:
-        return f"DecodedToken(endpoint={self.endpoint!r}, api_key=<redacted>)"
+        return f"TokenParts(endpoint={self.endpoint!r}, api_key=<redacted>)"
 
 
-def decode_vended_token(auth_token: str) -> DecodedToken | None:
+def decode_vended_token(auth_token: str) -> TokenParts | None:
     """The endpoint and API key in a base64 JSON token; None for other formats (e.g. a bare JWT)."""
     try:
         info = json.loads(base64.b64decode(auth_token, validate=True))
@@ -77,7 +77,7 @@ def decode_vended_token(auth_token: str) -> DecodedToken | None:
     endpoint, api_key = info.get("endpoint"), info.get("api_key")
     if not isinstance(endpoint, str) or not isinstance(api_key, str) or not endpoint or not api_key:
         return None
-    return DecodedToken(endpoint=endpoint, api_key=api_key)
+    return TokenParts(endpoint=endpoint, api_key=api_key)
 
 
 def credential_provider_from_token(
