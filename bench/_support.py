@@ -74,26 +74,27 @@ def lambda_site() -> Path:
 
 
 def compiled_lambda_site() -> Path:
-    """The same site plus the function's package, precompiled as the bundle ships it when it can."""
+    """The same site plus the function's package, precompiled as the bundle ships it when it can.
+
+    The dependencies are compiled once; the function's package is copied and compiled afresh on every
+    call, so the figures are always those of the code in the working tree.
+    """
     site = lambda_site()
     if not COMPILED_SITE.exists():
         shutil.copytree(site, COMPILED_SITE)
-        shutil.copytree(ROOT / "lambdas" / "token_vending_machine", COMPILED_SITE / "token_vending_machine")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "compileall",
-                "-q",
-                "-j",
-                "0",
-                "--invalidation-mode",
-                "unchecked-hash",
-                str(COMPILED_SITE),
-            ],
-            check=True,
-        )
+        _compile(COMPILED_SITE)
+    package = COMPILED_SITE / "token_vending_machine"
+    shutil.rmtree(package, ignore_errors=True)
+    shutil.copytree(ROOT / "lambdas" / "token_vending_machine", package, ignore=shutil.ignore_patterns("__pycache__"))
+    _compile(package)
     return COMPILED_SITE
+
+
+def _compile(path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(path)],
+        check=True,
+    )
 
 
 def machine() -> str:

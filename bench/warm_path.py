@@ -45,7 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     # The handler's log lines and EMF metrics go to /dev/null, as Lambda's stdout would take them.
     with local_backend() as backend, open(os.devnull, "w") as devnull, redirect_stdout(devnull):
-        env = {**backend.lambda_env(), Env.TOKEN_REUSE_MIN_REMAINING: "1"}
+        # Token reuse and the per-container call rate limit off: every request reaches Momento.
+        env = {**backend.lambda_env(), Env.TOKEN_REUSE_MIN_REMAINING: "1", Env.MOMENTO_CALL_RATE_LIMIT: "0"}
         os.environ["AWS_SESSION_TOKEN"] = env["AWS_SESSION_TOKEN"]
         logger = Logger(service=SERVICE_NAME, level="INFO", stream=devnull)
         handler = create_handler(load_settings(env), logger=logger)
