@@ -6,6 +6,7 @@ their own settings and, where they want, their own Secrets Manager client.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -93,7 +94,27 @@ def create_handler(
 
     # Flushed by hand rather than with @metrics.log_metrics: with POWERTOOLS_METRICS_DISABLED,
     # Powertools keeps what it does not print and prints it anyway once 100 values pile up.
-    publish_metrics = metrics.clear_metrics if is_metrics_disabled() else metrics.flush_metrics
+    metrics_disabled = is_metrics_disabled()
+
+    def log_request(outcome: str, status: Any, started: float) -> None:
+        """One JSON line per request: the log line, carrying the EMF metrics when it is printed at all.
+
+        CloudWatch reads EMF from any JSON line with an ``_aws`` member, so one serialisation and one
+        write serve both; when INFO is filtered out, the metrics still go out on a line of their own.
+        """
+        fields: dict[str, Any] = {
+            "outcome": outcome,
+            "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        if metrics_disabled:
+            metrics.clear_metrics()
+        elif logger.log_level <= logging.INFO:
+            fields.update(metrics.serialize_metric_set())
+            metrics.clear_metrics()
+        else:
+            metrics.flush_metrics()
+        logger.info("token request", extra=fields)
 
     @logger.inject_lambda_context(clear_state=True)
     def handle(event: Any, context: Any) -> dict[str, Any]:
@@ -104,15 +125,7 @@ def create_handler(
             metrics.add_metric(name="TokensVended", unit=MetricUnit.Count, value=1)
         else:
             metrics.add_metric(name=f"Error_{outcome}", unit=MetricUnit.Count, value=1)
-        logger.info(
-            "token request",
-            extra={
-                "outcome": outcome,
-                "status": response.get("statusCode"),
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
-        publish_metrics()
+        log_request(outcome, response.get("statusCode"), started)
         return response
 
     return handle

@@ -4,6 +4,7 @@ and the SnapStart after-restore hook."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from werkzeug import Request, Response
 
 from tests.events import FakeLambdaContext, load_event
-from token_vending_machine.names import METRICS_NAMESPACE, Env
+from token_vending_machine.names import METRICS_NAMESPACE, SERVICE_NAME, Env
 from token_vending_machine.settings import load_settings
 from token_vending_machine.wiring import build_vendor, create_handler
 
@@ -103,6 +104,9 @@ def test_with_the_extension_a_cold_start_never_imports_boto3(extension, momento_
 
 def test_metrics_count_tokens_errors_and_reuse(make_handler, secret, capsys):
     handler = make_handler()
+    # The metrics ride on the request's log line; Powertools keeps the stream of the first logger of
+    # this service name, so point it at this test's captured stdout.
+    logging.getLogger(SERVICE_NAME).handlers[0].setStream(sys.stdout)
     for event in ["test-event-1.json", "test-event-1.json", "error-not-json.json"]:
         handler(load_event(event), FakeLambdaContext())
 
