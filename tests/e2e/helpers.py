@@ -1,12 +1,16 @@
-"""Helpers for the end-to-end tests: vend over HTTP, use the token with the real SDK's topic client."""
+"""Helpers for the end-to-end tests: vend over HTTP, use the token with the real SDK's topic client,
+start headless Chromium."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from momento import TopicClientAsync
 from momento.config import TopicConfigurations
 from momento.responses import TopicPublish, TopicSubscribe, TopicSubscriptionItem
@@ -17,6 +21,9 @@ CACHE, TOPIC = "SampleCache", "sample-topic"
 # TopicClientAsync applies its client deadline to a whole subscription stream: keep it longer than a test.
 TOPICS = TopicConfigurations.Default.latest().with_client_timeout(timedelta(seconds=60))
 WAIT_SECONDS = 5.0
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
 
 
 def vend(http: httpx.Client, url: str, cache: str = CACHE, topic: str = TOPIC, **fields: Any) -> str:
@@ -60,3 +67,21 @@ async def subscribe_error(auth_token: str, cache: str, topic: str) -> TopicSubsc
             response.unsubscribe()
         assert isinstance(response, TopicSubscribe.Error), response
         return response
+
+
+def headless_chromium(profile_dir: Path | str, *arguments: str) -> list[str]:
+    """The command line of a headless Chromium in a throwaway profile, with no first-run, update or sync
+    traffic; `arguments` (more flags, then the URL) follow."""
+    return [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile_dir}",
+        *arguments,
+    ]

@@ -4,7 +4,6 @@ the local stack on another. CORS lets the allowed origin read the token and bloc
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -13,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from local_stack import LocalStack
+from tests.e2e.helpers import headless_chromium, needs_chromium
 from token_vending_machine.names import Env
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+pytestmark = needs_chromium
 
 PAGE = """<!doctype html><html><body><pre id="result">pending</pre><script>
 fetch("{url}", {{method: "POST", headers: {{"Content-Type": "application/json"}},
@@ -58,21 +57,7 @@ class PageServer:
 def result_in_browser(page_url: str, profile_dir: str) -> str:
     """Load the page in headless Chromium, let its fetch settle, and read what it wrote."""
     dom = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile_dir}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            page_url,
-        ],
+        headless_chromium(profile_dir, "--virtual-time-budget=10000", "--dump-dom", page_url),
         capture_output=True,
         text=True,
         timeout=60,

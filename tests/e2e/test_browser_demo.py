@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,13 +23,13 @@ import websocket
 
 from local_stack import LocalStack
 from local_stack.__main__ import banner
+from tests.e2e.helpers import headless_chromium, needs_chromium
 from token_vending_machine.names import Env
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "node_modules" / ".bin" / "node"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)"),
+    needs_chromium,
     pytest.mark.skipif(not NODE.exists(), reason="node_modules is not installed (make test installs it)"),
 ]
 
@@ -95,23 +94,14 @@ class Chromium:
 
     def __init__(self, profile_dir: Path) -> None:
         self._process = subprocess.Popen(
-            [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+            headless_chromium(
+                profile_dir,
                 # Tabs other than the front one keep their timers: the token refresh is one.
                 "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding",
-                f"--user-data-dir={profile_dir}",
                 "--remote-debugging-port=0",
                 "about:blank",
-            ],
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
