@@ -47,7 +47,10 @@ function fakeTopics() {
   return { topicsFor, subscriptions, published };
 }
 
-function session(tokens, topicsFor) {
+/** A started ChatSession on fake tokens and topics, with what it showed and did recorded. */
+function startedSession() {
+  const tokens = new FakeTokens();
+  const { topicsFor, subscriptions, published } = fakeTopics();
   const messages = [];
   const states = [];
   const problems = [];
@@ -61,17 +64,15 @@ function session(tokens, topicsFor) {
     onProblem: (message) => problems.push(message),
     sleep: async () => {},
   });
-  return { chat, messages, states, problems };
+  chat.start();
+  return { tokens, chat, subscriptions, published, messages, states, problems };
 }
 
 const token = (name, expiresAt = 2_000_000_000) => new VendedToken(name, expiresAt);
 
 test('subscribes with the first token, publishes with it and shows what arrives', async () => {
-  const tokens = new FakeTokens();
-  const { topicsFor, subscriptions, published } = fakeTopics();
-  const { chat, messages, states } = session(tokens, topicsFor);
+  const { tokens, chat, subscriptions, published, messages, states } = startedSession();
 
-  chat.start();
   await tokens.onToken(token('t1'));
   await chat.send('hello');
   subscriptions[0].handlers.onItem({ text: 'hello', sequenceNumber: 1 });
@@ -86,10 +87,7 @@ test('subscribes with the first token, publishes with it and shows what arrives'
 });
 
 test('a fresh token: subscribes anew, then drops the old subscription, showing overlapping items once', async () => {
-  const tokens = new FakeTokens();
-  const { topicsFor, subscriptions, published } = fakeTopics();
-  const { chat, messages, states } = session(tokens, topicsFor);
-  chat.start();
+  const { tokens, chat, subscriptions, published, messages, states } = startedSession();
   await tokens.onToken(token('t1'));
   const [first] = subscriptions;
   first.handlers.onItem({ text: 'one', sequenceNumber: 1 });
@@ -108,10 +106,7 @@ test('a fresh token: subscribes anew, then drops the old subscription, showing o
 });
 
 test('the same token handed out again keeps the subscription', async () => {
-  const tokens = new FakeTokens();
-  const { topicsFor, subscriptions } = fakeTopics();
-  const { chat } = session(tokens, topicsFor);
-  chat.start();
+  const { tokens, chat, subscriptions } = startedSession();
   await tokens.onToken(token('t1'));
 
   await tokens.onToken(token('t1'));
@@ -121,10 +116,7 @@ test('the same token handed out again keeps the subscription', async () => {
 });
 
 test('a 403 from the vending machine stops the session with the reason', async () => {
-  const tokens = new FakeTokens();
-  const { topicsFor } = fakeTopics();
-  const { chat, states } = session(tokens, topicsFor);
-  chat.start();
+  const { tokens, chat, states } = startedSession();
 
   tokens.onError(new TokenVendingHttpError({ status: 403, code: 'forbidden', serverMessage: 'Topic not allowed.' }));
 
@@ -134,10 +126,7 @@ test('a 403 from the vending machine stops the session with the reason', async (
 });
 
 test('a 503 is a passing problem: the token client retries', async () => {
-  const tokens = new FakeTokens();
-  const { topicsFor } = fakeTopics();
-  const { chat, problems } = session(tokens, topicsFor);
-  chat.start();
+  const { tokens, chat, problems } = startedSession();
 
   tokens.onError(new TokenVendingHttpError({ status: 503, serverMessage: 'busy' }));
 
@@ -147,10 +136,7 @@ test('a 503 is a passing problem: the token client retries', async () => {
 });
 
 test('a subscription that ends with an error: a new token, a new subscription', async () => {
-  const tokens = new FakeTokens();
-  const { topicsFor, subscriptions } = fakeTopics();
-  const { chat, problems } = session(tokens, topicsFor);
-  chat.start();
+  const { tokens, chat, subscriptions, problems } = startedSession();
   await tokens.onToken(token('t1'));
 
   await subscriptions[0].handlers.onError(new Error('token expired'));
