@@ -23,7 +23,8 @@ BODY_NOT_TEXT = (
 
 
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built on first use: payload 1.0 models only by a REST API's events, nested ones only inside their parent.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class _Http(_Shape):

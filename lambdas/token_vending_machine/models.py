@@ -124,7 +124,9 @@ class TokenRequest(BaseModel):
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use (the second request form), not at import: a cold start serving the
+    # original form never pays for them.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TopicEntry(_Entry):
@@ -166,7 +168,7 @@ class CacheEntry(_Entry):
 class PermissionsRequest(BaseModel):
     """The second request form: Momento's own permission objects, 1 to 20 of them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     permissions: list[Annotated[TopicEntry | CacheEntry, Field(discriminator="role")]] = Field(
         min_length=1, max_length=MAX_GRANTS
@@ -188,11 +190,15 @@ class VendedToken(BaseModel):
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # errors only: built on the first one
+
     field: str
     message: str
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: str
     message: str
     details: list[FieldError] | None = None

@@ -24,7 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from token_vending_machine.budget import (
     SECRET_CONNECT_TIMEOUT_SECONDS,
@@ -54,11 +54,15 @@ def _unavailable(what: str) -> DependencyUnavailable:
 class _OriginalSecret(BaseModel):
     """The Rust original's secret value: ``{"momentoSecret": "<key>"}``."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: a secret has one of the two shapes
+
     momento_secret: SecretStr = Field(alias="momentoSecret", min_length=1)
 
 
 class _V2Secret(BaseModel):
     """``{"apiKey": "<key>", "endpoint": "<Momento endpoint>"}``; endpoint optional for legacy keys."""
+
+    model_config = ConfigDict(defer_build=True)
 
     api_key: SecretStr = Field(alias="apiKey", min_length=1)
     endpoint: str | None = Field(default=None, min_length=1)
