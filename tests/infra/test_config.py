@@ -28,7 +28,7 @@ def test_defaults_ship_a_function_url_that_creates_its_secret() -> None:
     assert defaults.function_url_auth is FunctionUrlAuth.NONE
     assert defaults.creates_secret
     assert defaults.function.cors_allowed_origins == ("*",)
-    assert (defaults.memory_size, defaults.reserved_concurrency, defaults.log_retention_days) == (256, 3, 30)
+    assert (defaults.memory_size, defaults.reserved_concurrency, defaults.log_retention_days) == (1024, 3, 30)
     assert defaults.invoker_role_arns == ()
     assert (defaults.secrets_extension, defaults.snap_start, defaults.tracing) == (True, False, True)
     assert defaults.jwt_issuer is None and not defaults.verifies_caller

@@ -115,7 +115,7 @@ def test_defaults_size_time_and_configure_the_function(synthesized: dict[str, Sy
     template(synthesized, name).has_resource_properties(
         FUNCTION,
         {
-            "MemorySize": 256,
+            "MemorySize": 1024,
             "Timeout": function_timeout_seconds(momento_timeout_seconds=2, momento_max_attempts=3),
             "Environment": {
                 "Variables": {
