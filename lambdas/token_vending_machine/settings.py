@@ -33,7 +33,7 @@ class Settings(BaseModel):
     # A field's environment variable is its name in upper case unless it sets an alias of its own.
     model_config = ConfigDict(frozen=True, populate_by_name=True, alias_generator=str.upper)
 
-    secret_name: str = Field(
+    secret_id: str = Field(
         description="Name or ARN of the secret holding the long-lived key.",
         alias=Env.SECRET_NAME,
         min_length=1,

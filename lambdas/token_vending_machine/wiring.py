@@ -46,7 +46,7 @@ def build_vendor(
 
     return TokenVendor(
         secrets=SecretStore(
-            settings.secret_name,
+            settings.secret_id,
             max_age_seconds=settings.secret_max_age_seconds,
             source=source,
             on_stale_key=on_stale_key,

@@ -164,7 +164,7 @@ def _demo_line(stack: LocalStack) -> str:
 def _secret_line(stack: LocalStack) -> str:
     if stack.secrets_manager_url is None:
         return "  Secret           kept in this process: a real key is served on no port"
-    return f"  Secrets Manager  {stack.secrets_manager_url} (moto), secret {stack.secret_name}"
+    return f"  Secrets Manager  {stack.secrets_manager_url} (moto), secret {stack.secret_id}"
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ class LocalStack:
             raise ValueError(f"the stack sets these itself: {', '.join(sorted(ignored))}")
         self.event_kind = event_kind
         self.real_momento = real_momento
-        self.secret_name = f"{SECRET_NAME_PREFIX}-{secrets.token_hex(4)}"
+        self.secret_id = f"{SECRET_NAME_PREFIX}-{secrets.token_hex(4)}"
         self._port = port
         self._momento_port = momento_port
         self._momento_web_port = momento_web_port
@@ -312,10 +312,10 @@ class LocalStack:
     def _start_secret_store(self, starting: contextlib.ExitStack) -> Any:
         """A Secrets Manager client holding the key: in process for a real key, else moto's server."""
         if self.real_momento is not None:
-            return InProcessSecretsManager({self.secret_name: self.real_momento.secret_value()})
+            return InProcessSecretsManager({self.secret_id: self.real_momento.secret_value()})
         secrets_client = self._start_secrets_manager(starting)
-        secrets_client.create_secret(Name=self.secret_name, SecretString=self._local_secret_value())
-        starting.callback(_delete_quietly, secrets_client, self.secret_name)
+        secrets_client.create_secret(Name=self.secret_id, SecretString=self._local_secret_value())
+        starting.callback(_delete_quietly, secrets_client, self.secret_id)
         return secrets_client
 
     def _start_secrets_manager(self, starting: contextlib.ExitStack) -> Any:
@@ -348,7 +348,7 @@ class LocalStack:
         return json.dumps({"apiKey": server.create_api_key(), "endpoint": server.endpoint})
 
     def _build_settings(self) -> Settings:
-        values: dict[str, str] = {**self._extra_settings, Env.SECRET_NAME: self.secret_name}
+        values: dict[str, str] = {**self._extra_settings, Env.SECRET_NAME: self.secret_id}
         if self._momento_local is not None:
             values[Env.MOMENTO_LOCAL_ENDPOINT] = self._momento_local.endpoint
             # The local service has no account-wide limit to protect; real Momento keeps the function's default.
@@ -373,7 +373,7 @@ def _origins(listener: socket.socket) -> list[str]:
     return [f"http://{HOST}:{port}", f"http://localhost:{port}"]
 
 
-def _delete_quietly(secrets_client: Any, secret_name: str) -> None:
+def _delete_quietly(secrets_client: Any, secret_id: str) -> None:
     """Leave moto's in-process store as it was (another stack in this process may use it)."""
     with contextlib.suppress(Exception):
-        secrets_client.delete_secret(SecretId=secret_name, ForceDeleteWithoutRecovery=True)
+        secrets_client.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)

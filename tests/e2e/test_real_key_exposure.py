@@ -108,24 +108,24 @@ def secrets_manager_call(action: str, document: dict[str, object]) -> bytes:
     return http_request("POST", "/", headers, json.dumps(document).encode())
 
 
-def attacker_requests(secret_name: str) -> list[bytes]:
+def attacker_requests(secret_id: str) -> list[bytes]:
     """What a local process (or a web page, where CORS lets it read the answer) would try on a port."""
     return [
-        secrets_manager_call("GetSecretValue", {"SecretId": secret_name}),
+        secrets_manager_call("GetSecretValue", {"SecretId": secret_id}),
         secrets_manager_call("ListSecrets", {}),
-        secrets_manager_call("BatchGetSecretValue", {"SecretIdList": [secret_name]}),
+        secrets_manager_call("BatchGetSecretValue", {"SecretIdList": [secret_id]}),
         http_request("GET", "/", {}),
         http_request("GET", "/moto-api/data.json", {}),
         http_request("POST", "/", {"Content-Type": "application/json"}, json.dumps({"cacheName": CACHE}).encode()),
     ]
 
 
-def ports_that_reveal(value: str, secret_name: str) -> list[int]:
+def ports_that_reveal(value: str, secret_id: str) -> list[int]:
     """Every port of this process that has ``value`` in any answer (never ``value`` itself, which is secret)."""
     return sorted(
         port
         for port in listening_ports()
-        if any(value.encode() in raw_exchange(port, request) for request in attacker_requests(secret_name))
+        if any(value.encode() in raw_exchange(port, request) for request in attacker_requests(secret_id))
     )
 
 
@@ -135,7 +135,7 @@ def ports_that_reveal(value: str, secret_name: str) -> list[int]:
 def test_a_real_key_is_in_no_answer_of_any_port(real_key_stack: LocalStack, real_momento: RealMomento) -> None:
     assert real_key_stack.port in listening_ports()
 
-    leaking_ports = ports_that_reveal(real_momento.api_key, real_key_stack.secret_name)
+    leaking_ports = ports_that_reveal(real_momento.api_key, real_key_stack.secret_id)
 
     assert leaking_ports == [], f"the real key can be read from port(s) {leaking_ports}"
 
@@ -145,7 +145,7 @@ def test_the_probe_reads_the_throwaway_key_of_the_local_momento_mode(stack: Loca
     served. Serving that key is accepted: it only works against this process's local Momento service."""
     local_key = _local_key(stack)
 
-    assert ports_that_reveal(local_key, stack.secret_name) != []
+    assert ports_that_reveal(local_key, stack.secret_id) != []
 
 
 def test_a_real_key_starts_neither_moto_nor_the_local_momento_service(
@@ -174,10 +174,10 @@ def test_the_in_process_secret_vends_working_tokens(
     momento_local: MomentoLocal, momento_api_key: str, http: httpx.Client
 ) -> None:
     """The function composed as the stack composes it with a real key, against the local Momento service."""
-    secret_name = "tvm-e2e/in-process"
+    secret_id = "tvm-e2e/in-process"
     secret = json.dumps({"apiKey": momento_api_key, "endpoint": momento_local.endpoint})
-    settings = load_settings({Env.SECRET_NAME: secret_name, Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint})
-    handler = create_handler(settings, secrets_client=InProcessSecretsManager({secret_name: secret}))
+    settings = load_settings({Env.SECRET_NAME: secret_id, Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint})
+    handler = create_handler(settings, secrets_client=InProcessSecretsManager({secret_id: secret}))
 
     with LocalFrontDoor(handler, port=0) as front_door:
         auth_token = vend(http, front_door.url)
@@ -200,4 +200,4 @@ def _local_key(stack: LocalStack) -> str:
     assert stack.secrets_manager_url is not None
     session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
     client = session.client("secretsmanager", endpoint_url=stack.secrets_manager_url)
-    return str(json.loads(client.get_secret_value(SecretId=stack.secret_name)["SecretString"])["apiKey"])
+    return str(json.loads(client.get_secret_value(SecretId=stack.secret_id)["SecretString"])["apiKey"])

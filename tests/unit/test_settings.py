@@ -10,7 +10,7 @@ REQUIRED = {Env.SECRET_NAME: "MomentoApiKeySecret"}
 def test_defaults():
     settings = load_settings(REQUIRED)
 
-    assert settings.secret_name == "MomentoApiKeySecret"
+    assert settings.secret_id == "MomentoApiKeySecret"
     assert settings.token_expiry_seconds == 3600
     assert settings.secret_max_age_seconds == 300
     assert settings.momento_timeout_seconds == 2.0
@@ -75,4 +75,4 @@ def test_every_shared_name_is_a_declared_setting():
 
 def test_a_settings_variable_is_its_upper_cased_name_unless_it_says_otherwise():
     assert Settings.model_fields["max_body_bytes"].alias == "MAX_BODY_BYTES"
-    assert Settings.model_fields["secret_name"].alias == "MOMENTO_API_KEY_SECRET_NAME"
+    assert Settings.model_fields["secret_id"].alias == "MOMENTO_API_KEY_SECRET_NAME"
