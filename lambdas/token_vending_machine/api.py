@@ -97,7 +97,9 @@ class TokenApi:
                 )
         except VendingError as exc:
             response = self._error(exc)
-            return {"statusCode": response.status_code, "headers": response.headers, "body": response.body}
+            # Answered before Powertools, so its CORS headers are added here, the same as on its answers.
+            cors = self._cors.to_dict(_origin(event)) if self._cors is not None else {}
+            return {"statusCode": response.status_code, "headers": {**response.headers, **cors}, "body": response.body}
         self.outcome = "preflight" if method == "OPTIONS" else "unrouted"
         return self._resolvers[version].resolve(event, context)
 
@@ -206,6 +208,15 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise BadRequest(f"The request body must be a JSON object; {EXPECTED_BODY}.")
     return document
+
+
+def _origin(event: Any) -> str | None:
+    """The request's Origin header, if the event has readable headers at all."""
+    headers = event.get("headers") if isinstance(event, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    origin = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == "origin"), None)
+    return origin if isinstance(origin, str) else None
 
 
 def _log_fields(scope: TokenScope) -> dict[str, str | int]:

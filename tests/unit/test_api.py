@@ -230,6 +230,8 @@ def test_without_cors_configured_options_is_not_allowed():
         ("error-not-json.json", None, 400),
         ("function-url-post.json", Throttled("slow down"), 429),
         ("function-url-post.json", ConfigurationError("gone"), 500),
+        ("error-method-get.json", None, 405),
+        ("error-method-trace.json", None, 405),
     ],
 )
 def test_cors_headers_are_on_success_and_error_responses_alike(name, failure, status):
