@@ -95,8 +95,8 @@ class CallRateLimit:
 class TokenReuse:
     """Tokens already vended in this container, handed out again while enough of their life remains.
 
-    Momento allows an account 5 auth calls per second; identical requests (same cache, topic,
-    permission and caller) within a container share one token instead of each costing a call.
+    Momento allows an account 5 auth calls per second; identical requests (the same grants, in any
+    order, from the same caller) within a container share one token instead of each costing a call.
     """
 
     MAX_ENTRIES = 1024
