@@ -253,6 +253,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, BREW...) reaches the function too, as through a Function URL,
+        # and gets its JSON 405 rather than http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _read_body(self) -> bytes | HttpResponse:
         """The request's body, or the answer to give instead when it cannot be read."""
         headers = {name.lower(): value for name, value in self.headers.items()}

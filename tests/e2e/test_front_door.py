@@ -196,3 +196,14 @@ def test_stop_closes_idle_keep_alive_connections() -> None:
         assert time.monotonic() - started < 2
         with pytest.raises(httpx.TransportError):
             client.post(url, json={})
+
+
+@pytest.mark.parametrize("method", ["TRACE", "BREW", "PROPFIND"])
+def test_any_method_reaches_the_function_as_through_a_function_url(
+    serve: Callable[..., str], http: httpx.Client, method: str
+) -> None:
+    url = serve(echo)
+
+    response = http.request(method, url)
+
+    assert response.json()["event"]["requestContext"]["http"]["method"] == method
