@@ -23,6 +23,7 @@ from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
 from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS, function_timeout_seconds
 from token_vending_machine.identity import IdentitySource
 from token_vending_machine.names import Env
+from token_vending_machine.policy import IDENTITY
 from token_vending_machine.settings import (
     LEGACY_POLICY_FIELDS,
     Settings,
@@ -179,9 +180,14 @@ class StackConfig(BaseModel):
                 f"{Context.JWT_ISSUER} adds an HTTP API JWT authorizer: it needs {Context.FRONT_DOOR}="
                 f"{FrontDoor.HTTP_API} (for a Function URL use {Context.FUNCTION_URL_AUTH}={FunctionUrlAuth.AWS_IAM})"
             )
-        if self.function.topics_per_identity and not self.verifies_caller:
+        per_caller = [
+            context_key("topics_per_identity") if self.function.topics_per_identity else None,
+            "a policy rule with {identity}" if _names_the_caller(self.function) else None,
+        ]
+        needs_caller = next(filter(None, per_caller), None)
+        if needs_caller is not None and not self.verifies_caller:
             raise ValueError(
-                f"{context_key('topics_per_identity')} needs a caller that AWS verified, or every request is refused: "
+                f"{needs_caller} needs a caller that AWS verified, or every such request is refused: "
                 f"set {Context.JWT_ISSUER} and {Context.JWT_AUDIENCE} ({Context.FRONT_DOOR}={FrontDoor.HTTP_API}) or "
                 f"{Context.FUNCTION_URL_AUTH}={FunctionUrlAuth.AWS_IAM} ({Context.FRONT_DOOR}={FrontDoor.FUNCTION_URL})"
             )
@@ -334,6 +340,13 @@ class StackConfig(BaseModel):
         if problems:
             raise ValueError(f"invalid CDK context: {'; '.join(problems)}")
         return config
+
+
+def _names_the_caller(settings: Settings) -> bool:
+    """Whether a POLICY rule grants something only to a verified caller ({identity} in a pattern)."""
+    return settings.policy is not None and any(
+        IDENTITY in (rule.topic or "") + (rule.key or "") for rule in settings.policy.rules
+    )
 
 
 def function_settings(try_get_context: Callable[[str], Any]) -> Settings:

@@ -20,7 +20,7 @@ def config(**context: Any) -> StackConfig:
 
 
 def test_an_inline_policy_reaches_the_function_and_replaces_the_original_settings() -> None:
-    environment = config(policy=DOCUMENT).function_environment
+    environment = config(policy=DOCUMENT, functionUrlAuth="AWS_IAM").function_environment
 
     assert json.loads(environment[Env.POLICY]) == DOCUMENT
     assert Env.ALLOWED_TOPICS not in environment
@@ -31,7 +31,7 @@ def test_a_policy_file_is_read_at_synth(tmp_path: Path) -> None:
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(DOCUMENT))
 
-    environment = config(policyFile=str(path)).function_environment
+    environment = config(policyFile=str(path), functionUrlAuth="AWS_IAM").function_environment
 
     assert json.loads(environment[Env.POLICY]) == DOCUMENT
 
@@ -48,7 +48,10 @@ def test_without_a_policy_the_original_settings_are_deployed() -> None:
     [
         ({"policy": {"rules": [{"cache": "c", "roles": ["readonly"]}]}}, "policy.rules.0"),
         ({"policy": "{not json"}, "policy"),
-        ({"policy": DOCUMENT, "allowedTopics": "room-*"}, "POLICY replaces ALLOWED_TOPICS"),
+        (
+            {"policy": DOCUMENT, "allowedTopics": "room-*", "functionUrlAuth": "AWS_IAM"},
+            "POLICY replaces ALLOWED_TOPICS",
+        ),
         ({"policyFile": "/no/such/policy.json"}, "policyFile: cannot read"),
     ],
 )
@@ -64,4 +67,13 @@ def test_policy_and_policy_file_together_are_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(DOCUMENT))
 
     with pytest.raises(ValueError, match="say the same thing"):
-        config(policy=DOCUMENT, policyFile=str(path))
+        config(policy=DOCUMENT, policyFile=str(path), functionUrlAuth="AWS_IAM")
+
+
+def test_a_policy_naming_the_caller_needs_a_front_door_that_verifies_one() -> None:
+    with pytest.raises(ValueError, match=r"a policy rule with \{identity\} needs a caller that AWS verified"):
+        config(policy=DOCUMENT)
+
+    verified = config(policy=DOCUMENT, functionUrlAuth="AWS_IAM")
+
+    assert verified.identity_source == "iam"
