@@ -25,7 +25,7 @@ def build_app(
         app,
         config.stack_name,
         config=config,
-        description="Momento token vending machine: vends short-lived, topic-scoped Momento tokens",
+        description="Momento token vending machine: vends short-lived Momento tokens scoped by policy",
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app, stack

@@ -112,7 +112,7 @@ class TokenVendingFunction(Construct):
             },
             params_and_secrets=(secrets_extension(log_level=log_level) if use_secrets_extension else None),
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
-            description="Momento token vending machine: vends short-lived topic-scoped tokens",
+            description="Momento token vending machine: vends short-lived tokens scoped by policy",
         )
         # SnapStart snapshots published versions only: $LATEST would cold-start as before.
         self.live_alias = None
