@@ -163,8 +163,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
         chromium.close()
 
 
-def room(stack: LocalStack, topic: str) -> str:
-    return f"{stack.demo_url}?cache={CACHE}&topic={topic}"
+def room(stack: LocalStack, topic: str, *, permission: str | None = None) -> str:
+    query = f"?cache={CACHE}&topic={topic}" + (f"&permission={permission}" if permission else "")
+    return f"{stack.demo_url}{query}"
 
 
 def fresh_topic() -> str:
@@ -212,6 +213,25 @@ def test_two_tabs_chat(stack: LocalStack, browser: Chromium) -> None:
     expected = ["hello from Alice", "hi Alice <b>it's Bob</b>"]
     alice.wait_for("Bob's message in Alice's tab", lambda: alice.messages() == expected)
     assert bob.text("#error") == ""
+
+
+def test_a_read_only_viewer_sees_the_chat_and_its_own_send_is_refused(stack: LocalStack, browser: Chromium) -> None:
+    """A subscribe-only token: the local gRPC-web layer's PERMISSION_DENIED reaches sdk-web as its PERMISSION_ERROR."""
+    topic = fresh_topic()
+    writer, viewer = browser.open(room(stack, topic)), browser.open(room(stack, topic, permission="subscribe"))
+    writer.wait_until_subscribed()
+    viewer.wait_until_subscribed()
+    assert "read-only" in viewer.text("#where")
+
+    writer.send("hello, viewer")
+    viewer.wait_for("the writer's message in the viewer's tab", lambda: viewer.messages() == ["hello, viewer"])
+    viewer.send("may I?")
+
+    viewer.wait_for("the refusal", lambda: viewer.text("#error") == "publish refused: PERMISSION_ERROR")
+    assert viewer.text("#status") == "subscribed"
+    assert viewer.messages() == ["hello, viewer"]
+    assert writer.messages() == ["hello, viewer"]
+    assert writer.text("#error") == ""
 
 
 def test_a_topic_the_policy_refuses_shows_the_reason(stack: LocalStack, browser: Chromium) -> None:

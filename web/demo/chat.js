@@ -1,6 +1,6 @@
-// The chat demo's logic, free of the DOM and of the Momento SDK (both are passed in): keep a token
-// fresh with the token client's watch(), subscribe with every new token before the old one expires,
-// and hand messages, state changes and problems to the page.
+// The chat demo's logic, free of the DOM and of the Momento SDK (both are passed in): read the room
+// from the page's query, keep a token fresh with the token client's watch(), subscribe with every new
+// token before the old one expires, and hand messages, state changes and problems to the page.
 
 import { TokenVendingHttpError } from '../token-client/index.js';
 
@@ -13,6 +13,54 @@ export const ChatState = Object.freeze({
   STOPPED: 'stopped',
 });
 
+export const DEFAULT_CACHE = 'SampleCache';
+export const DEFAULT_TOPIC = 'sample-topic';
+
+// What `?permission=` may ask the vending machine for: the default chats; `subscribe` makes a
+// read-only viewer, whose sends Momento refuses (a token that may only publish could not show the chat).
+export const PAGE_PERMISSIONS = Object.freeze(['publish_subscribe', 'subscribe']);
+
+/**
+ * The room and the permission a page asks for, from its query (`?cache=...&topic=...&permission=...`).
+ * @param {string | URLSearchParams} query `window.location.search`, say
+ * @returns {{cacheName: string, topicName: string, permission: 'publish_subscribe' | 'subscribe'}}
+ */
+export function chatOptionsFromQuery(query) {
+  const params = typeof query === 'string' ? new URLSearchParams(query) : query;
+  const permission = params.get('permission') || 'publish_subscribe';
+  if (!PAGE_PERMISSIONS.includes(permission)) {
+    throw new Error(`?permission= must be one of ${PAGE_PERMISSIONS.join(', ')}, not ${JSON.stringify(permission)}`);
+  }
+  return {
+    cacheName: params.get('cache') || DEFAULT_CACHE,
+    topicName: params.get('topic') || DEFAULT_TOPIC,
+    permission: /** @type {'publish_subscribe' | 'subscribe'} */ (permission),
+  };
+}
+
+/** An error response from Momento to a topic call (`code` is the SDK's error code, e.g. PERMISSION_ERROR). */
+export class TopicError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} code
+   */
+  constructor(message, code) {
+    super(message);
+    this.name = 'TopicError';
+    this.code = code;
+  }
+}
+
+/**
+ * What the page shows when a send fails: Momento's error code for an error response from Momento
+ * (`publish refused: PERMISSION_ERROR` for a subscribe-only token), else the error's message.
+ * @param {unknown} error what `ChatSession.send` rejected with
+ */
+export function sendFailureText(error) {
+  if (error instanceof TopicError) return `publish refused: ${error.code}`;
+  return `not sent: ${describe(error)}`;
+}
+
 // After a subscription ends with an error, wait this long before vending and subscribing again.
 export const RECONNECT_DELAY_MS = 1000;
 
@@ -22,6 +70,7 @@ export const RECONNECT_DELAY_MS = 1000;
  * @property {(cacheName: string, topicName: string, handlers: SubscriptionHandlers) => Promise<{unsubscribe: () => void}>} subscribe
  *   resolves once the subscription is live; rejects when it cannot be made
  * @property {(cacheName: string, topicName: string, text: string) => Promise<void>} publish
+ *   rejects with a TopicError when Momento answers with an error
  */
 
 /**

@@ -1,12 +1,9 @@
-// The chat page: reads ?cache=...&topic=..., learns from config.json where the vending machine and
-// (locally) the gRPC-web server are, then wires a ChatSession to the DOM.
+// The chat page: reads ?cache=...&topic=...&permission=..., learns from config.json where the vending
+// machine and (locally) the gRPC-web server are, then wires a ChatSession to the DOM.
 
 import { TokenVendingClient } from '../token-client/index.js';
-import { ChatSession, ChatState } from './chat.js';
+import { ChatSession, ChatState, chatOptionsFromQuery, sendFailureText } from './chat.js';
 import { momentoTopics } from './momento.js';
-
-const DEFAULT_CACHE = 'SampleCache';
-const DEFAULT_TOPIC = 'sample-topic';
 
 /** @param {string} id */
 function element(id) {
@@ -26,9 +23,8 @@ async function loadConfig() {
 }
 
 async function main() {
-  const params = new URLSearchParams(window.location.search);
-  const cacheName = params.get('cache') || DEFAULT_CACHE;
-  const topicName = params.get('topic') || DEFAULT_TOPIC;
+  const { cacheName, topicName, permission } = chatOptionsFromQuery(window.location.search);
+  const readOnly = permission === 'subscribe';
   const status = element('status');
   const tokenInfo = element('token');
   const problem = element('error');
@@ -36,12 +32,19 @@ async function main() {
   const form = /** @type {HTMLFormElement} */ (element('composer'));
   const input = /** @type {HTMLInputElement} */ (element('message'));
   const send = /** @type {HTMLButtonElement} */ (element('send'));
-  element('where').textContent = `cache ${cacheName} · topic ${topicName}`;
+  // A read-only viewer's Send still publishes, so that Momento's refusal shows in #error.
+  const mode = readOnly ? ' · read-only (subscribe token)' : '';
+  element('where').textContent = `cache ${cacheName} · topic ${topicName}${mode}`;
   document.title = `${topicName} · Momento chat`;
 
   const config = await loadConfig();
   const session = new ChatSession({
-    tokens: new TokenVendingClient({ url: new URL(config.tokenUrl, window.location.href).href, cacheName, topicName }),
+    tokens: new TokenVendingClient({
+      url: new URL(config.tokenUrl, window.location.href).href,
+      cacheName,
+      topicName,
+      ...(readOnly ? { permission } : {}), // a chatting page asks as before: the machine's default
+    }),
     topicsFor: momentoTopics({ webEndpoint: config.webEndpoint }),
     cacheName,
     topicName,
@@ -77,7 +80,7 @@ async function main() {
       input.value = '';
       problem.textContent = '';
     } catch (error) {
-      problem.textContent = `not sent: ${error instanceof Error ? error.message : String(error)}`;
+      problem.textContent = sendFailureText(error);
     }
   });
   session.start();

@@ -1,22 +1,10 @@
 // The one place the demo touches @gomomento/sdk-web: topic calls made with one vended token, with
-// the SDK's error responses turned into thrown errors (see `Topics` in chat.js).
+// the SDK's error responses turned into thrown TopicErrors (see `Topics` in chat.js).
 
 import { TopicClient, TopicConfigurations, TopicPublish, TopicSubscribe } from '@gomomento/sdk-web';
 
 import { credentialProviderFor } from '../token-client/credentials.js';
-
-/** A Momento error response (`code` is the SDK's error code, e.g. PERMISSION_ERROR). */
-export class TopicError extends Error {
-  /**
-   * @param {string} message
-   * @param {string} code
-   */
-  constructor(message, code) {
-    super(message);
-    this.name = 'TopicError';
-    this.code = code;
-  }
-}
+import { TopicError } from './chat.js';
 
 /**
  * `topicsFor(token)` for the chat session. `webEndpoint` is the local gRPC-web server

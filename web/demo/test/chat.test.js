@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import { TokenVendingHttpError } from '../../token-client/index.js';
 import { VendedToken } from '../../token-client/parsing.js';
-import { ChatSession, ChatState } from '../chat.js';
+import { ChatSession, ChatState, TopicError, chatOptionsFromQuery, sendFailureText } from '../chat.js';
 
 /** A token client whose watch() callbacks the test calls itself. */
 class FakeTokens {
@@ -30,8 +30,11 @@ class FakeTokens {
   }
 }
 
-/** Topic calls per token; each subscription records its handlers and whether it was dropped. */
-function fakeTopics() {
+/**
+ * Topic calls per token; each subscription records its handlers and whether it was dropped.
+ * With `publishRefusal` (a TopicError), every publish rejects with it, as Momento refuses a subscribe-only token.
+ */
+function fakeTopics({ publishRefusal = null } = {}) {
   const subscriptions = [];
   const published = [];
   const topicsFor = (token) => ({
@@ -41,6 +44,7 @@ function fakeTopics() {
       return { unsubscribe: () => (subscription.live = false) };
     },
     async publish(cacheName, topicName, text) {
+      if (publishRefusal) throw publishRefusal;
       published.push({ token: token.authToken, cacheName, topicName, text });
     },
   });
@@ -48,9 +52,9 @@ function fakeTopics() {
 }
 
 /** A started ChatSession on fake tokens and topics, with what it showed and did recorded. */
-function startedSession() {
+function startedSession(topicOptions = {}) {
   const tokens = new FakeTokens();
-  const { topicsFor, subscriptions, published } = fakeTopics();
+  const { topicsFor, subscriptions, published } = fakeTopics(topicOptions);
   const messages = [];
   const states = [];
   const problems = [];
@@ -147,4 +151,46 @@ test('a subscription that ends with an error: a new token, a new subscription', 
   assert.match(problems[0], /token expired/);
   assert.equal(subscriptions[1].token, 't2');
   assert.equal(chat.state, ChatState.SUBSCRIBED);
+});
+
+test('the query picks the room and, with ?permission=subscribe, a read-only viewer', () => {
+  assert.deepEqual(chatOptionsFromQuery(''), {
+    cacheName: 'SampleCache',
+    topicName: 'sample-topic',
+    permission: 'publish_subscribe',
+  });
+  assert.deepEqual(chatOptionsFromQuery('?cache=c&topic=chat-1&permission=subscribe'), {
+    cacheName: 'c',
+    topicName: 'chat-1',
+    permission: 'subscribe',
+  });
+  assert.equal(chatOptionsFromQuery(new URLSearchParams({ permission: '' })).permission, 'publish_subscribe');
+  // A publish-only token could not show the chat: the page says so instead of never subscribing.
+  assert.throws(() => chatOptionsFromQuery('?permission=publish'), /permission= must be one of publish_subscribe, subscribe/);
+});
+
+test("a publish Momento refuses rejects the send with the SDK's code, shows nothing, and keeps the subscription", async () => {
+  const refusal = new TopicError('Insufficient permissions to perform an operation on a topic.', 'PERMISSION_ERROR');
+  const { tokens, chat, subscriptions, published, messages, states, problems } = startedSession({ publishRefusal: refusal });
+  await tokens.onToken(token('subscribe-only'));
+
+  const sent = chat.send('hello');
+
+  await assert.rejects(sent, (error) => error === refusal);
+  assert.equal(sendFailureText(refusal), 'publish refused: PERMISSION_ERROR');
+  assert.deepEqual(published, []);
+  assert.deepEqual(messages, []);
+  assert.deepEqual(problems, []);
+  assert.equal(subscriptions[0].live, true);
+  assert.equal(chat.state, ChatState.SUBSCRIBED);
+  assert.equal(states.length, 3);
+});
+
+test('a send that fails before reaching Momento shows its message', async () => {
+  const { chat } = startedSession();
+
+  const error = await chat.send('too early').catch((e) => e);
+
+  assert.equal(sendFailureText(error), 'not sent: not subscribed yet');
+  assert.equal(sendFailureText('odd'), 'not sent: odd');
 });
