@@ -45,25 +45,14 @@ from momento_wire_types import token_pb2_grpc as token_grpc
 from token_vending_machine.errors import DependencyUnavailable
 from token_vending_machine.models import CacheGrant, CacheRole, Grant, TokenScope, TopicGrant, TopicRole, VendedToken
 
-_SDK_TOPIC_ROLES = {
-    TopicRole.PUBLISH_SUBSCRIBE: SdkTopicRole.PUBLISH_SUBSCRIBE,
-    TopicRole.SUBSCRIBE_ONLY: SdkTopicRole.SUBSCRIBE_ONLY,
-    TopicRole.PUBLISH_ONLY: SdkTopicRole.PUBLISH_ONLY,
-}
-_SDK_CACHE_ROLES = {
-    CacheRole.READ_WRITE: SdkCacheRole.READ_WRITE,
-    CacheRole.READ_ONLY: SdkCacheRole.READ_ONLY,
-    CacheRole.WRITE_ONLY: SdkCacheRole.WRITE_ONLY,
-}
-_WIRE_TOPIC_ROLES = {
-    TopicRole.PUBLISH_SUBSCRIBE: permissions_pb.TopicReadWrite,
-    TopicRole.SUBSCRIBE_ONLY: permissions_pb.TopicReadOnly,
-    TopicRole.PUBLISH_ONLY: permissions_pb.TopicWriteOnly,
-}
-_WIRE_CACHE_ROLES = {
-    CacheRole.READ_WRITE: permissions_pb.CacheReadWrite,
-    CacheRole.READ_ONLY: permissions_pb.CacheReadOnly,
-    CacheRole.WRITE_ONLY: permissions_pb.CacheWriteOnly,
+# Our roles are named as the SDK's (``SdkTopicRole[role.name]``); on the wire they are these.
+_WIRE_ROLES: dict[TopicRole | CacheRole, str] = {
+    TopicRole.PUBLISH_SUBSCRIBE: "TopicReadWrite",
+    TopicRole.SUBSCRIBE_ONLY: "TopicReadOnly",
+    TopicRole.PUBLISH_ONLY: "TopicWriteOnly",
+    CacheRole.READ_WRITE: "CacheReadWrite",
+    CacheRole.READ_ONLY: "CacheReadOnly",
+    CacheRole.WRITE_ONLY: "CacheWriteOnly",
 }
 
 
@@ -83,8 +72,8 @@ def sdk_scope(scope: TokenScope) -> DisposableTokenScope | None:
 
 def _sdk_permission(grant: Grant) -> TopicPermission | CachePermission:
     if isinstance(grant, TopicGrant):
-        return TopicPermission(_SDK_TOPIC_ROLES[grant.role], CacheSelector(grant.cache), TopicSelector(grant.topic))
-    return CachePermission(CacheSelector(grant.cache), _SDK_CACHE_ROLES[grant.role])
+        return TopicPermission(SdkTopicRole[grant.role.name], CacheSelector(grant.cache), TopicSelector(grant.topic))
+    return CachePermission(CacheSelector(grant.cache), SdkCacheRole[grant.role.name])
 
 
 def _sdk_item_permission(grant: CacheGrant) -> DisposableTokenCachePermission:
@@ -96,7 +85,7 @@ def _sdk_item_permission(grant: CacheGrant) -> DisposableTokenCachePermission:
     else:
         item = AllCacheItems()
     return DisposableTokenCachePermission(
-        CacheSelector(grant.cache), _SDK_CACHE_ROLES[grant.role], CacheItemSelector(item)
+        CacheSelector(grant.cache), SdkCacheRole[grant.role.name], CacheItemSelector(item)
     )
 
 
@@ -112,13 +101,13 @@ def _wire_permission(grant: Grant) -> permissions_pb.PermissionsType:
     if isinstance(grant, TopicGrant):
         return permissions_pb.PermissionsType(
             topic_permissions=permissions_pb.PermissionsType.TopicPermissions(
-                role=_WIRE_TOPIC_ROLES[grant.role],
+                role=_WIRE_ROLES[grant.role],
                 cache_selector=cache,
                 topic_selector=permissions_pb.PermissionsType.TopicSelector(topic_name=grant.topic),
             )
         )
     cache_permissions = permissions_pb.PermissionsType.CachePermissions(
-        role=_WIRE_CACHE_ROLES[grant.role], cache_selector=cache
+        role=_WIRE_ROLES[grant.role], cache_selector=cache
     )
     if grant.key is not None:
         cache_permissions.item_selector.key = grant.key.encode()
