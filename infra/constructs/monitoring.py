@@ -89,39 +89,43 @@ def near_timeout_ms(timeout_seconds: int) -> int:
 def alarm_specs(*, function: lambda_.Function, timeout_seconds: int, front_door: ServerErrorMetrics) -> list[AlarmSpec]:
     """Counters use 1-minute periods, 1 datapoint of 5: an alarm fires within a minute or two (in time for a
     canary's 5 minutes) and stays on for 5 minutes instead of flapping on sparse data."""
+    # Failures that should never happen: one in a minute alarms. (id, metric, rolls back, why)
+    any_failure: tuple[tuple[str, cloudwatch.IMetric, bool, str], ...] = (
+        (
+            "FunctionErrors",
+            function.metric_errors(period=ONE_MINUTE, statistic="Sum"),
+            True,
+            "The function answers every failure it knows with JSON; a Lambda error is a crash or a timeout.",
+        ),
+        (
+            "InternalErrors",
+            error_metric(ErrorCode.INTERNAL_ERROR),
+            True,
+            "An exception the function did not expect: a bug.",
+        ),
+        (
+            "ConfigurationErrors",
+            error_metric(ErrorCode.CONFIGURATION_ERROR),
+            True,
+            "The secret is missing or malformed, or Momento rejects the key: no caller gets a token.",
+        ),
+        (
+            "SecretUnavailable",
+            error_metric(ErrorCode.SECRET_UNAVAILABLE),
+            False,
+            "Secrets Manager could not be read and no earlier key was at hand.",
+        ),
+        (
+            "StaleKeyServed",
+            function_metric("StaleKeyServed"),
+            False,
+            "Secrets Manager failed and the function kept vending with the key it had: a rotation may not arrive.",
+        ),
+    )
     return [
-        AlarmSpec(
-            id="FunctionErrors",
-            metric=function.metric_errors(period=ONE_MINUTE, statistic="Sum"),
-            threshold=1,
-            why="The function answers every failure it knows with JSON; a Lambda error is a crash or a timeout.",
-            rolls_back=True,
-        ),
-        AlarmSpec(
-            id="InternalErrors",
-            metric=error_metric(ErrorCode.INTERNAL_ERROR),
-            threshold=1,
-            why="An exception the function did not expect: a bug.",
-            rolls_back=True,
-        ),
-        AlarmSpec(
-            id="ConfigurationErrors",
-            metric=error_metric(ErrorCode.CONFIGURATION_ERROR),
-            threshold=1,
-            why="The secret is missing or malformed, or Momento rejects the key: no caller gets a token.",
-            rolls_back=True,
-        ),
-        AlarmSpec(
-            id="SecretUnavailable",
-            metric=error_metric(ErrorCode.SECRET_UNAVAILABLE),
-            threshold=1,
-            why="Secrets Manager could not be read and no earlier key was at hand.",
-        ),
-        AlarmSpec(
-            id="StaleKeyServed",
-            metric=function_metric("StaleKeyServed"),
-            threshold=1,
-            why="Secrets Manager failed and the function kept vending with the key it had: a rotation may not arrive.",
+        *(
+            AlarmSpec(id=alarm_id, metric=metric, threshold=1, rolls_back=rolls_back, why=why)
+            for alarm_id, metric, rolls_back, why in any_failure
         ),
         *(
             AlarmSpec(
