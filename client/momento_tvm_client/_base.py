@@ -1,6 +1,7 @@
-"""What the sync and async clients share: configuration, the token cache and its freshness rules,
-request building and answer interpretation. Everything here is free of I/O; the two clients add
-only the HTTP call, the sleep between retries and their own kind of lock.
+"""What the sync and async clients share: configuration (the one constructor both inherit), the
+token cache and its freshness rules, request building and answer interpretation. Everything here is
+free of I/O; the two clients add only their HTTP client, the HTTP call, the sleep between retries
+and their own kind of lock.
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import httpx
 
@@ -28,6 +30,9 @@ USER_AGENT: Final = "momento-tvm-client/0.1"
 
 Clock = Callable[[], float]
 
+# The HTTP client of a vending client: ``httpx.Client`` for the sync one, ``httpx.AsyncClient`` for asyncio.
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
 
 class _CacheEntry:
     """The cached token and the Unix time from which it counts as due for refresh (immutable)."""
@@ -39,24 +44,9 @@ class _CacheEntry:
         self.refresh_at = refresh_at
 
 
-class TokenVendingClientBase:
-    """Configuration and cache logic common to ``TokenVendingClient`` and ``AsyncTokenVendingClient``.
-
-    - ``url``: the vending machine endpoint, called with POST ``{"cacheName", "topicName"}``.
-    - ``permissions``: instead of ``cache_name`` and ``topic_name``, 1 to 20 permissions
-      (``TopicPermission``, ``CachePermission`` or dicts in the wire shape), vended with POST
-      ``{"permissions": [...]}``. ``ValueError`` if both forms, or neither, are given.
-    - ``headers``: extra request headers (an ``Authorization`` header, say).
-    - ``timeout``: seconds per request (or an ``httpx.Timeout``), default 5.
-    - ``refresh_buffer``: a token is refreshed once fewer than this many seconds remain (default 60;
-      capped at half the token's lifetime so short-lived tokens are not refreshed on every call).
-    - ``retry``: a ``RetryPolicy`` (default: 3 attempts, 429/503/network errors, Retry-After honoured).
-    - ``serve_stale_on_error``: when a refresh fails and the cached token has not expired yet, return
-      it (and log a warning) instead of raising; the next attempt comes ``stale_retry_interval``
-      seconds later. Once the token has expired the error is raised. Default True.
-    - ``default_token_lifetime``: assumed lifetime of a token whose answer has neither ``expires_at``
-      nor ``expires_in`` (default 300 s).
-    - ``clock``: the Unix-time source, injectable for tests (default ``time.time``).
+class TokenVendingClientBase(ABC, Generic[HttpT]):
+    """Configuration and cache logic common to ``TokenVendingClient`` and ``AsyncTokenVendingClient``,
+    which inherit this constructor: its keyword arguments are described on ``__init__``.
     """
 
     def __init__(
@@ -66,6 +56,7 @@ class TokenVendingClientBase:
         topic_name: str | None = None,
         *,
         permissions: Iterable[PermissionLike] | None = None,
+        http_client: HttpT | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         refresh_buffer: float = DEFAULT_REFRESH_BUFFER_SECONDS,
@@ -75,6 +66,26 @@ class TokenVendingClientBase:
         default_token_lifetime: float = DEFAULT_TOKEN_LIFETIME_SECONDS,
         clock: Clock = time.time,
     ) -> None:
+        """The arguments of both vending clients:
+
+        - ``url``: the vending machine endpoint, called with POST ``{"cacheName", "topicName"}``.
+        - ``permissions``: instead of ``cache_name`` and ``topic_name``, 1 to 20 permissions
+          (``TopicPermission``, ``CachePermission`` or dicts in the wire shape), vended with POST
+          ``{"permissions": [...]}``. ``ValueError`` if both forms, or neither, are given.
+        - ``http_client``: an ``httpx.Client`` (``httpx.AsyncClient`` for the async client) to send the
+          requests with; the caller then closes it. Default: the client opens and closes its own.
+        - ``headers``: extra request headers (an ``Authorization`` header, say).
+        - ``timeout``: seconds per request (or an ``httpx.Timeout``), default 5.
+        - ``refresh_buffer``: a token is refreshed once fewer than this many seconds remain (default 60;
+          capped at half the token's lifetime so short-lived tokens are not refreshed on every call).
+        - ``retry``: a ``RetryPolicy`` (default: 3 attempts, 429/503/network errors, Retry-After honoured).
+        - ``serve_stale_on_error``: when a refresh fails and the cached token has not expired yet, return
+          it (and log a warning) instead of raising; the next attempt comes ``stale_retry_interval``
+          seconds later. Once the token has expired the error is raised. Default True.
+        - ``default_token_lifetime``: assumed lifetime of a token whose answer has neither ``expires_at``
+          nor ``expires_in`` (default 300 s).
+        - ``clock``: the Unix-time source, injectable for tests (default ``time.time``).
+        """
         if not url:
             raise ValueError("url is required")
         if refresh_buffer < 0 or stale_retry_interval < 0 or default_token_lifetime <= 0:
@@ -98,6 +109,12 @@ class TokenVendingClientBase:
         self._default_token_lifetime = default_token_lifetime
         self._clock = clock
         self._entry: _CacheEntry | None = None
+        self._init_transport(http_client)
+
+    @abstractmethod
+    def _init_transport(self, http_client: HttpT | None) -> None:
+        """Set up the HTTP client (``http_client``, or else one of the subclass's own, which it closes)
+        and the state of an in-flight refresh; the last step of ``__init__``."""
 
     @property
     def url(self) -> str:

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base import (
-    DEFAULT_REFRESH_BUFFER_SECONDS,
-    DEFAULT_STALE_RETRY_INTERVAL_SECONDS,
-    DEFAULT_TIMEOUT_SECONDS,
-    Clock,
-    TokenVendingClientBase,
-    translate_transport_error,
-)
+from ._base import TokenVendingClientBase, translate_transport_error
 from .errors import TokenVendingError
 from .models import VendedToken
-from .parsing import DEFAULT_TOKEN_LIFETIME_SECONDS
-from .permissions import PermissionLike
-from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -31,7 +19,7 @@ if TYPE_CHECKING:
     from momento.config import Configuration, TopicConfiguration
 
 
-class AsyncTokenVendingClient(TokenVendingClientBase):
+class AsyncTokenVendingClient(TokenVendingClientBase[httpx.AsyncClient]):
     """Vends tokens for one cache and topic (or for a list of ``permissions``) and keeps the current
     one, for asyncio code.
 
@@ -43,44 +31,19 @@ class AsyncTokenVendingClient(TokenVendingClientBase):
     request, and if it is later used from another loop (a second ``asyncio.run``), it opens a new
     HTTP connection pool for that loop. It is not meant to be shared between threads running
     different loops. Pass ``http_client`` to use your own ``httpx.AsyncClient`` (you then close it,
-    and keep it on one loop).
+    and keep it on one loop). All the arguments are described on ``TokenVendingClientBase.__init__``.
     """
 
-    def __init__(
-        self,
-        url: str,
-        cache_name: str | None = None,
-        topic_name: str | None = None,
-        *,
-        permissions: Iterable[PermissionLike] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        refresh_buffer: float = DEFAULT_REFRESH_BUFFER_SECONDS,
-        retry: RetryPolicy | None = None,
-        serve_stale_on_error: bool = True,
-        stale_retry_interval: float = DEFAULT_STALE_RETRY_INTERVAL_SECONDS,
-        default_token_lifetime: float = DEFAULT_TOKEN_LIFETIME_SECONDS,
-        clock: Clock = time.time,
-    ) -> None:
-        super().__init__(
-            url,
-            cache_name,
-            topic_name,
-            permissions=permissions,
-            headers=headers,
-            timeout=timeout,
-            refresh_buffer=refresh_buffer,
-            retry=retry,
-            serve_stale_on_error=serve_stale_on_error,
-            stale_retry_interval=stale_retry_interval,
-            default_token_lifetime=default_token_lifetime,
-            clock=clock,
-        )
-        self._given_http = http_client
-        self._http: httpx.AsyncClient | None = http_client
-        self._http_loop: asyncio.AbstractEventLoop | None = None
-        self._flight: asyncio.Task[VendedToken] | None = None
+    _given_http: httpx.AsyncClient | None
+    _http: httpx.AsyncClient | None
+    _http_loop: asyncio.AbstractEventLoop | None
+    _flight: asyncio.Task[VendedToken] | None
+
+    def _init_transport(self, http_client: httpx.AsyncClient | None) -> None:
+        # Nothing is bound to a loop yet: the own HTTP client is opened on the first request.
+        self._given_http = self._http = http_client
+        self._http_loop = None
+        self._flight = None
 
     async def get_token(self) -> VendedToken:
         """The cached token while it is fresh, else a newly vended one.

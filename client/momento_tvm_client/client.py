@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base import (
-    DEFAULT_REFRESH_BUFFER_SECONDS,
-    DEFAULT_STALE_RETRY_INTERVAL_SECONDS,
-    DEFAULT_TIMEOUT_SECONDS,
-    Clock,
-    TokenVendingClientBase,
-    translate_transport_error,
-)
+from ._base import TokenVendingClientBase, translate_transport_error
 from .errors import TokenVendingError
 from .models import VendedToken
-from .parsing import DEFAULT_TOKEN_LIFETIME_SECONDS
-from .permissions import PermissionLike
-from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -32,50 +21,25 @@ if TYPE_CHECKING:
     from momento.config import Configuration, TopicConfiguration
 
 
-class TokenVendingClient(TokenVendingClientBase):
+class TokenVendingClient(TokenVendingClientBase[httpx.Client]):
     """Vends tokens for one cache and topic (or for a list of ``permissions``) and keeps the current one.
 
     ``get_token()`` answers from memory, without a lock, while more than ``refresh_buffer`` seconds
     of the token remain; otherwise one thread vends a new token while the others wait for that same
     result. Pass ``http_client`` to share an ``httpx.Client`` (the caller then closes it).
-    All other keyword arguments are described on ``TokenVendingClientBase``.
+    All the arguments are described on ``TokenVendingClientBase.__init__``.
     """
 
-    def __init__(
-        self,
-        url: str,
-        cache_name: str | None = None,
-        topic_name: str | None = None,
-        *,
-        permissions: Iterable[PermissionLike] | None = None,
-        http_client: httpx.Client | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        refresh_buffer: float = DEFAULT_REFRESH_BUFFER_SECONDS,
-        retry: RetryPolicy | None = None,
-        serve_stale_on_error: bool = True,
-        stale_retry_interval: float = DEFAULT_STALE_RETRY_INTERVAL_SECONDS,
-        default_token_lifetime: float = DEFAULT_TOKEN_LIFETIME_SECONDS,
-        clock: Clock = time.time,
-    ) -> None:
-        super().__init__(
-            url,
-            cache_name,
-            topic_name,
-            permissions=permissions,
-            headers=headers,
-            timeout=timeout,
-            refresh_buffer=refresh_buffer,
-            retry=retry,
-            serve_stale_on_error=serve_stale_on_error,
-            stale_retry_interval=stale_retry_interval,
-            default_token_lifetime=default_token_lifetime,
-            clock=clock,
-        )
+    _owns_http: bool
+    _http: httpx.Client
+    _lock: threading.Lock
+    _flight: Future[VendedToken] | None
+
+    def _init_transport(self, http_client: httpx.Client | None) -> None:
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self._timeout)
         self._lock = threading.Lock()
-        self._flight: Future[VendedToken] | None = None
+        self._flight = None
 
     def get_token(self) -> VendedToken:
         """The cached token while it is fresh, else a newly vended one.
