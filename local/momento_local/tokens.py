@@ -18,10 +18,10 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from momento_wire_types import permissionmessages_pb2 as permissions_pb
 
@@ -63,6 +63,8 @@ _CACHE_ROLES_ALLOWING = {
 
 _TopicGrant = permissions_pb.PermissionsType.TopicPermissions
 _CacheGrant = permissions_pb.PermissionsType.CachePermissions
+_TopicSelector = permissions_pb.PermissionsType.TopicSelector
+_ItemSelector = permissions_pb.PermissionsType.CacheItemSelector
 
 
 def _b64url_encode(data: bytes) -> str:
@@ -255,15 +257,12 @@ def allows_topic_action(token: TokenClaims, cache_name: str, topic_name: str, ac
     API keys may do everything; a disposable token needs a topic permission whose role allows
     the action and whose cache and topic selectors match.
     """
-    allowed_roles = _ROLES_ALLOWING[action]
     return _any_grant_allows(
         token,
-        lambda statement: (
-            statement.WhichOneof("kind") == "topic_permissions"
-            and statement.topic_permissions.role in allowed_roles
-            and _cache_matches(statement.topic_permissions, cache_name)
-            and _topic_matches(statement.topic_permissions, topic_name)
-        ),
+        "topic_permissions",
+        _ROLES_ALLOWING[action],
+        cache_name,
+        lambda grant: _topic_matches(grant, topic_name),
     )
 
 
@@ -273,26 +272,37 @@ def allows_cache_action(token: TokenClaims, cache_name: str, key: bytes, action:
     API keys may do everything; a disposable token needs a cache permission whose role allows the
     action and whose cache and item selectors match (no item selector, or `all_items`: every key).
     """
-    allowed_roles = _CACHE_ROLES_ALLOWING[action]
     return _any_grant_allows(
         token,
-        lambda statement: (
-            statement.WhichOneof("kind") == "cache_permissions"
-            and statement.cache_permissions.role in allowed_roles
-            and _cache_matches(statement.cache_permissions, cache_name)
-            and _item_matches(statement.cache_permissions, key)
-        ),
+        "cache_permissions",
+        _CACHE_ROLES_ALLOWING[action],
+        cache_name,
+        lambda grant: _item_matches(grant, key),
     )
 
 
-def _any_grant_allows(token: TokenClaims, grant_allows: Callable[[permissions_pb.PermissionsType], bool]) -> bool:
+def _any_grant_allows(
+    token: TokenClaims,
+    kind: Literal["topic_permissions", "cache_permissions"],
+    allowed_roles: Collection[int],
+    cache_name: str,
+    selects: Callable[[Any], bool],
+) -> bool:
+    """API keys and super users may do everything; else a grant of `kind` must allow one of `allowed_roles`
+    on `cache_name` and select the topic or item (`selects` gets the `kind` grant)."""
     if token.is_api_key:
         return True
     if token.permissions is None:
         return False
     if token.permissions.WhichOneof("kind") == "super_user":
         return True
-    return any(grant_allows(statement) for statement in token.permissions.explicit.permissions)
+    return any(
+        statement.WhichOneof("kind") == kind
+        and (grant := getattr(statement, kind)).role in allowed_roles
+        and _cache_matches(grant, cache_name)
+        and selects(grant)
+        for statement in token.permissions.explicit.permissions
+    )
 
 
 def _cache_matches(grant: _TopicGrant | _CacheGrant, cache_name: str) -> bool:
@@ -306,26 +316,20 @@ def _topic_matches(grant: _TopicGrant, topic_name: str) -> bool:
     which = grant.WhichOneof("topic")
     if which == "all_topics":
         return True
-    if which != "topic_selector":
-        return False
-    selector = grant.topic_selector
-    match selector.WhichOneof("kind"):
-        case "topic_name":
-            return selector.topic_name == topic_name
-        case "topic_name_prefix":
-            return topic_name.startswith(selector.topic_name_prefix)
-        case _:
-            return False
+    return which == "topic_selector" and _names_or_prefixes(grant.topic_selector, "topic_name", topic_name)
 
 
 def _item_matches(grant: _CacheGrant, key: bytes) -> bool:
     if grant.WhichOneof("cache_item") != "item_selector":
         return True  # all_items, or no item selector at all (what the SDK sends for a plain CachePermission)
-    selector = grant.item_selector
-    match selector.WhichOneof("kind"):
-        case "key":
-            return selector.key == key
-        case "key_prefix":
-            return key.startswith(selector.key_prefix)
-        case _:
-            return False
+    return _names_or_prefixes(grant.item_selector, "key", key)
+
+
+def _names_or_prefixes(
+    selector: _TopicSelector | _ItemSelector, field: Literal["topic_name", "key"], value: str | bytes
+) -> bool:
+    """Whether `selector` names `value` exactly (its `field`) or a prefix of it (its `field`_prefix)."""
+    which = selector.WhichOneof("kind")
+    if which == field:
+        return bool(getattr(selector, field) == value)
+    return which == f"{field}_prefix" and value.startswith(getattr(selector, which))
