@@ -10,7 +10,6 @@ current event in shared state.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from momento_local.serving import ServerThread, shut
 from token_vending_machine.names import ErrorCode
 
 from .demo import DemoSite
@@ -79,29 +79,14 @@ class LocalFrontDoor:
         self._listener = listener
         self._site = site
         self._invoke_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread[_Server]("the front door", thread_name="front-door", poll_interval=0.1)
 
     def start(self) -> LocalFrontDoor:
-        if self._server is not None:
-            raise RuntimeError("the front door is already running")
-        server = _Server((self._host, self._requested_port), self, self._listener)
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="front-door", daemon=True
-        )
-        self._server = server
-        self._thread.start()
+        self._serving.start(lambda: _Server((self._host, self._requested_port), self, self._listener))
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._serving.stop(_Server.close_connections)
 
     def __enter__(self) -> LocalFrontDoor:
         return self.start()
@@ -111,9 +96,7 @@ class LocalFrontDoor:
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the front door has not been started")
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def url(self) -> str:
@@ -226,8 +209,7 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+            shut(connection)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

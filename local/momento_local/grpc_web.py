@@ -48,6 +48,8 @@ from typing import Any, NamedTuple, cast
 
 import grpc
 
+from .serving import ServerThread, shut
+
 logger = logging.getLogger(__name__)
 
 GRPC_WEB_TEXT = "application/grpc-web-text"
@@ -428,41 +430,35 @@ class GrpcWebGateway:
             raise ValueError(f"list the allowed origins to serve gRPC-web on non-loopback host {host!r}")
         self._host = host
         self._requested_port = port
-        self._httpd: _GatewayHTTPServer | None = None
+        self._serving = ServerThread[_GatewayHTTPServer](
+            "the gRPC-web gateway", thread_name="momento-local-grpc-web", poll_interval=_CHECK_INTERVAL_SECONDS
+        )
         self._calls: set[_Call] = set()
         self._connections: set[socket.socket] = set()
         self._lock = threading.Condition()
 
     def start(self) -> GrpcWebGateway:
-        if self._httpd is not None:
-            raise RuntimeError("the gRPC-web gateway is already running")
-        httpd = _GatewayHTTPServer((self._host, self._requested_port), _GrpcWebRequestHandler, self)
-        threading.Thread(
-            target=httpd.serve_forever, args=(_CHECK_INTERVAL_SECONDS,), name="momento-local-grpc-web", daemon=True
-        ).start()
-        self._httpd = httpd
+        self._serving.start(
+            lambda: _GatewayHTTPServer((self._host, self._requested_port), _GrpcWebRequestHandler, self)
+        )
         logger.info("momento_local gRPC-web listening on %s", self.url)
         return self
 
     def stop(self) -> None:
         """Stop accepting, end open calls with UNAVAILABLE, then close every connection."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
+        self._serving.stop(lambda _server: self._end_calls_and_connections())
+
+    def _end_calls_and_connections(self) -> None:
         with self._lock:
             for call in list(self._calls):
                 call.interrupt(grpc.StatusCode.UNAVAILABLE, "momento_local is shutting down")
             self._lock.wait_for(lambda: not self._calls, timeout=_DRAIN_SECONDS)
             for connection in self._connections:
-                _shut(connection)
-        httpd.server_close()
+                shut(connection)
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("the gRPC-web gateway has not been started")
-        return int(self._httpd.server_address[1])
+        return self._serving.port
 
     @property
     def url(self) -> str:
@@ -689,11 +685,6 @@ def _client_went_away(connection: socket.socket) -> bool:
         return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
-
-
-def _shut(connection: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        connection.shutdown(socket.SHUT_RDWR)
 
 
 def _is_loopback(host: str) -> bool:
