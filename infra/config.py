@@ -17,7 +17,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
 from infra.names import DEFAULT_STACK_NAME, Context, FrontDoor, FunctionUrlAuth
 from token_vending_machine.budget import API_GATEWAY_INTEGRATION_LIMIT_SECONDS, function_timeout_seconds
@@ -336,7 +335,8 @@ class StackConfig(BaseModel):
         try:
             config = cls.model_validate({**stack_values, "function": function})
         except ValidationError as exc:
-            problems.extend(_problem(err) for err in exc.errors(include_url=False))
+            # A check across keys (a model validator) names its keys in the message itself.
+            problems.append(settings_problems(exc))
         if problems:
             raise ValueError(f"invalid CDK context: {'; '.join(problems)}")
         return config
@@ -372,10 +372,3 @@ def function_settings(try_get_context: Callable[[str], Any]) -> Settings:
     except ValidationError as exc:
         context_of = {str(info.alias): context_key(name) for name, info in operator_settings().items()}
         raise ValueError(settings_problems(exc, name_of=context_of)) from None
-
-
-def _problem(error: ErrorDetails) -> str:
-    """One key's problem; a check across keys (a model validator) names its keys in the message itself."""
-    message = error["msg"].removeprefix("Value error, ")
-    where = ".".join(map(str, error["loc"]))
-    return f"{where}: {message}" if where else message

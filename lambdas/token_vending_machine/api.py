@@ -157,7 +157,7 @@ class TokenApi:
 
 def check_content_type(headers: Mapping[str, str] | None) -> None:
     """JSON only. Also keeps cross-origin browser requests from being 'simple', so CORS preflight applies."""
-    content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), None)
+    content_type = _header(headers, "content-type")
     if content_type is None:
         return
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -212,11 +212,15 @@ def _json_object(text: str) -> dict[str, Any]:
 
 def _origin(event: Any) -> str | None:
     """The request's Origin header, if the event has readable headers at all."""
-    headers = event.get("headers") if isinstance(event, dict) else None
-    if not isinstance(headers, dict):
+    return _header(event.get("headers") if isinstance(event, dict) else None, "origin")
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """A header's value by its lower-case name, whatever the case the event spells it in."""
+    if not isinstance(headers, Mapping):
         return None
-    origin = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == "origin"), None)
-    return origin if isinstance(origin, str) else None
+    value = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == name), None)
+    return value if isinstance(value, str) else None
 
 
 def _log_fields(scope: TokenScope) -> dict[str, str | int]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # The backoff between Momento attempts never sleeps longer than this.
 RETRY_BACKOFF_CAP_SECONDS = 0.5
@@ -43,19 +42,15 @@ class Deadline:
     """A point on the monotonic clock by which a request's dependencies must have answered."""
 
     at: float
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     @classmethod
-    def after(cls, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> Deadline:
-        return cls(clock() + max(0.0, seconds), clock)
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + max(0.0, seconds))
 
     @classmethod
-    def for_invocation(cls, remaining_ms: int, *, clock: Callable[[], float] = time.monotonic) -> Deadline:
+    def for_invocation(cls, remaining_ms: int) -> Deadline:
         """The deadline for one invocation: its remaining time less the headroom to answer."""
-        return cls.after(remaining_ms / 1000 - RESPONSE_HEADROOM_SECONDS, clock=clock)
+        return cls.after(remaining_ms / 1000 - RESPONSE_HEADROOM_SECONDS)
 
     def remaining(self) -> float:
-        return max(0.0, self.at - self.clock())
-
-    def expired(self) -> bool:
-        return self.remaining() <= 0.0
+        return max(0.0, self.at - time.monotonic())

@@ -161,8 +161,9 @@ class CacheEntry(_Entry):
     item: ItemSelector | None = None
 
     def grant(self) -> CacheGrant:
-        item = self.item or ItemSelector.model_construct(key=None, key_prefix=None)
-        return CacheGrant(self.cache, CacheRole(self.role), key=item.key, key_prefix=item.key_prefix)
+        if self.item is None:
+            return CacheGrant(self.cache, CacheRole(self.role))
+        return CacheGrant(self.cache, CacheRole(self.role), key=self.item.key, key_prefix=self.item.key_prefix)
 
 
 class PermissionsRequest(BaseModel):
