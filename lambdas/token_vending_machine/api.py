@@ -6,16 +6,9 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import (
-    APIGatewayRestResolver,
-    CORSConfig,
-    LambdaFunctionUrlResolver,
-    Response,
-)
-from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from pydantic import ValidationError
 
 from token_vending_machine.budget import Deadline
@@ -28,7 +21,7 @@ from token_vending_machine.errors import (
     ValidationFailed,
     VendingError,
 )
-from token_vending_machine.http_event import http_method
+from token_vending_machine.http_event import HttpRequest, find_header, proxy_response, read_request
 from token_vending_machine.identity import Caller, IdentitySource, verified_caller
 from token_vending_machine.models import (
     ErrorBody,
@@ -44,18 +37,58 @@ from token_vending_machine.names import ErrorCode
 ALLOWED_METHODS = ("POST",)
 EXPECTED_BODY = 'send JSON {"cacheName": "...", "topicName": "..."} or {"permissions": [...]}'
 CORS_MAX_AGE_SECONDS = 600
-# Any path: the function has one purpose, and API Gateway may hand it /, /token or /{proxy+}.
-# "[\s\S]" rather than ".", which stops at a newline (an HTTP API decodes %0A into the path).
-ANY_PATH = r"[\s\S]*"
+JSON = "application/json"
+# Not a CORS-safelisted response header: without this, a browser's script could not read it.
+EXPOSE = {"Access-Control-Expose-Headers": "Retry-After"}
 
 Vend = Callable[[TokenScope, Caller | None, Deadline], VendedToken]
 
 
-class TokenApi:
-    """The HTTP side of the function: check the event, route it, and answer every failure as JSON.
+class Answer(NamedTuple):
+    status: int
+    body: str
+    headers: dict[str, str]
 
-    ``outcome`` is what the last request came to: ``vended`` or the ``error`` code of its answer.
-    Not for concurrent use (nor are Powertools' resolvers): Lambda runs one invocation at a time.
+
+class Cors:
+    """CORS for a list of allowed origins (``*``: any). Browsers may read ``Retry-After`` from the answers.
+
+    With named origins every answer carries ``Vary: Origin``, so a shared cache never hands one
+    origin's answer to another.
+    """
+
+    # What a browser may send: the body's type, a JWT, and what SigV4 signing adds.
+    ALLOW_HEADERS = "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
+
+    def __init__(self, origins: tuple[str, ...]) -> None:
+        self._any = "*" in origins
+        self._origins = frozenset(origins)
+
+    def headers(self, origin: str | None) -> dict[str, str]:
+        """The CORS headers of an answer to a request from ``origin``."""
+        if self._any:
+            return {"Access-Control-Allow-Origin": "*", **EXPOSE} if origin else {}
+        if origin in self._origins:
+            return {"Access-Control-Allow-Origin": origin, **EXPOSE, "Vary": "Origin"}
+        return {"Vary": "Origin"}
+
+    def preflight(self, origin: str | None) -> dict[str, str]:
+        """The headers of the 204 answer to a preflight; without an allowed origin, the browser is told nothing."""
+        headers = self.headers(origin)
+        if "Access-Control-Allow-Origin" in headers:
+            headers["Access-Control-Allow-Methods"] = ",".join(("OPTIONS", *ALLOWED_METHODS))
+            headers["Access-Control-Allow-Headers"] = self.ALLOW_HEADERS
+            headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE_SECONDS)
+        return headers
+
+
+class TokenApi:
+    """The HTTP side of the function: read the event, answer it, and answer every failure as JSON.
+
+    One route: POST on any path (API Gateway may hand the function /, /token or /{proxy+}), and the
+    CORS preflight when CORS is on. ``outcome`` is what the last request came to: ``vended``,
+    ``preflight`` or the ``error`` code of its answer. Not for concurrent use: Lambda runs one
+    invocation at a time.
     """
 
     def __init__(
@@ -75,64 +108,48 @@ class TokenApi:
         self._identity_source = identity_source
         self._api_id = api_id
         self._default_budget = default_budget_seconds
-        self._cors = None
-        if cors_allowed_origins:
-            first, *others = cors_allowed_origins
-            self._cors = CORSConfig(allow_origin=first, extra_origins=others, max_age=CORS_MAX_AGE_SECONDS)
-        # Payload 2.0 (Function URL, HTTP API) and 1.0 (REST API) events need different resolvers.
-        self._resolvers = {
-            "2.0": self._resolver(LambdaFunctionUrlResolver),
-            "1.0": self._resolver(APIGatewayRestResolver),
-        }
+        self._cors = Cors(cors_allowed_origins) if cors_allowed_origins else None
         self.outcome = ""
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         """The Lambda proxy response for any event at all."""
+        request = None
         try:
-            version, method = http_method(event)
-            # With CORS on, Powertools answers the OPTIONS preflight itself.
-            if method != "POST" and not (method == "OPTIONS" and self._cors is not None):
-                raise (
-                    MethodNotAllowed(method, ALLOWED_METHODS) if method else BadRequest("The event has no HTTP method.")
-                )
+            request = read_request(event)
+            if request.method == "OPTIONS" and self._cors is not None:
+                self.outcome = "preflight"
+                return proxy_response(204, self._cors.preflight(request.headers.get("origin")), "")
+            answer = self._vend_token(request, context)
         except VendingError as exc:
-            response = self._error(exc)
-            # Answered before Powertools, so its CORS headers are added here, the same as on its answers.
-            cors = self._cors.to_dict(_origin(event)) if self._cors is not None else {}
-            return {"statusCode": response.status_code, "headers": {**response.headers, **cors}, "body": response.body}
-        self.outcome = "preflight" if method == "OPTIONS" else "unrouted"
-        return self._resolvers[version].resolve(event, context)
+            answer = self._error(exc)
+        except Exception:
+            answer = self._unexpected()
+        headers = {"Content-Type": JSON, **answer.headers}
+        if self._cors is not None:
+            headers.update(self._cors.headers(_origin(event, request)))
+        return proxy_response(answer.status, headers, answer.body)
 
-    def _resolver(self, resolver_class: type[ApiGatewayResolver]) -> ApiGatewayResolver:
-        # debug=False whatever POWERTOOLS_DEV says: debug mode prints whole events (bearer tokens,
-        # signatures) and returns tracebacks to the caller.
-        resolver = resolver_class(cors=self._cors, debug=False)
+    def _vend_token(self, request: HttpRequest, context: Any) -> Answer:
+        if not request.method:
+            raise BadRequest("The event has no HTTP method.")
+        if request.method not in ALLOWED_METHODS:
+            raise MethodNotAllowed(request.method, ALLOWED_METHODS)
+        check_content_type(request.headers)
+        scope = parse_token_request(request.body, request.is_base64_encoded, max_body_bytes=self._max_body_bytes)
+        caller = verified_caller(request.request_context, accepted=self._identity_source, api_id=self._api_id)
+        self._logger.append_keys(**_log_fields(scope), caller=None if caller is None else caller.token_id)
+        token = self._vend(scope, caller, self._deadline(context))
+        self.outcome = "vended"
+        return Answer(200, token.model_dump_json(), {})
 
-        @resolver.route(ANY_PATH, method=list(ALLOWED_METHODS))
-        def vend_token() -> Response[str]:
-            event = resolver.current_event
-            check_content_type(event.headers)
-            scope = parse_token_request(event.body, bool(event.is_base64_encoded), max_body_bytes=self._max_body_bytes)
-            caller = verified_caller(
-                event.raw_event["requestContext"], accepted=self._identity_source, api_id=self._api_id
-            )
-            self._logger.append_keys(**_log_fields(scope), caller=None if caller is None else caller.token_id)
-            token = self._vend(scope, caller, self._deadline(resolver.lambda_context))
-            self.outcome = "vended"
-            return Response(status_code=200, content_type="application/json", body=token.model_dump_json())
-
-        resolver.exception_handler(VendingError)(self._error)
-        resolver.exception_handler(Exception)(self._unexpected)
-        return resolver
-
-    def _unexpected(self, exc: Exception) -> Response[str]:
+    def _unexpected(self) -> Answer:
         """A bug of ours: logged with its traceback, answered without it."""
         self._logger.exception("unexpected error")
         self.outcome = ErrorCode.INTERNAL_ERROR
-        return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; please retry.")
+        return error_answer(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; please retry.")
 
-    def _error(self, exc: VendingError) -> Response[str]:
-        """The ONE mapping from our exceptions to responses; every 5xx is logged with its cause."""
+    def _error(self, exc: VendingError) -> Answer:
+        """The ONE mapping from our exceptions to answers; every 5xx is logged with its cause."""
         self.outcome = exc.code
         if exc.status >= 500:
             cause = exc.__cause__
@@ -145,8 +162,8 @@ class TokenApi:
                 },
             )
         if isinstance(exc, ConfigurationError):
-            return error_response(exc.status, exc.code, exc.public_message, headers=exc.headers)
-        return error_response(exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers)
+            return error_answer(exc.status, exc.code, exc.public_message, headers=exc.headers)
+        return error_answer(exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers)
 
     def _deadline(self, context: Any) -> Deadline:
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
@@ -157,7 +174,7 @@ class TokenApi:
 
 def check_content_type(headers: Mapping[str, str] | None) -> None:
     """JSON only. Also keeps cross-origin browser requests from being 'simple', so CORS preflight applies."""
-    content_type = _header(headers, "content-type")
+    content_type = find_header(headers, "content-type")
     if content_type is None:
         return
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -210,17 +227,11 @@ def _json_object(text: str) -> dict[str, Any]:
     return document
 
 
-def _origin(event: Any) -> str | None:
-    """The request's Origin header, if the event has readable headers at all."""
-    return _header(event.get("headers") if isinstance(event, dict) else None, "origin")
-
-
-def _header(headers: Any, name: str) -> str | None:
-    """A header's value by its lower-case name, whatever the case the event spells it in."""
-    if not isinstance(headers, Mapping):
-        return None
-    value = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == name), None)
-    return value if isinstance(value, str) else None
+def _origin(event: Any, request: HttpRequest | None) -> str | None:
+    """The request's Origin header; read off the raw event when the event could not be read as a request."""
+    if request is not None:
+        return request.headers.get("origin")
+    return find_header(event.get("headers") if isinstance(event, dict) else None, "origin")
 
 
 def _log_fields(scope: TokenScope) -> dict[str, str | int]:
@@ -230,18 +241,13 @@ def _log_fields(scope: TokenScope) -> dict[str, str | int]:
     return {"grants": len(scope)}
 
 
-def error_response(
+def error_answer(
     status: int,
     code: str,
     message: str,
     *,
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[str]:
+) -> Answer:
     body = ErrorBody.model_validate({"error": code, "message": message, "details": details})
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=body.model_dump_json(exclude_none=True),
-        headers=headers or {},
-    )
+    return Answer(status, body.model_dump_json(exclude_none=True), headers or {})

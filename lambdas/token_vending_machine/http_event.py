@@ -1,13 +1,15 @@
-"""Is this an HTTP event the function can route? Checked before Powertools reads it.
+"""Lambda proxy events in, Lambda proxy responses out: the HTTP request inside an event, read once.
 
 A Function URL or API Gateway always sends the fields below with these types, but the function can
 also be invoked directly (the console's test-event editor, an SDK, a test) with any JSON at all. Each
-way such an event is wrong becomes a 400 naming the field, instead of an exception deep inside the
-resolver that would look like our own bug.
+way such an event is wrong becomes a 400 naming the field, never an exception that would look like
+our own bug.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
@@ -56,8 +58,19 @@ class _EventV1(_Shape):
     request_context: dict[str, Any] = Field(alias="requestContext")
 
 
-def http_method(event: Any) -> tuple[Literal["1.0", "2.0"], str]:
-    """The event's payload version and HTTP method, or BadRequest saying what is wrong with it."""
+@dataclass(frozen=True)
+class HttpRequest:
+    """What the function reads of an HTTP event; ``headers`` by lower-case name."""
+
+    method: str
+    headers: Mapping[str, str]
+    body: str | None
+    is_base64_encoded: bool
+    request_context: dict[str, Any]
+
+
+def read_request(event: Any) -> HttpRequest:
+    """The HTTP request of a payload 2.0 or 1.0 event, or BadRequest saying what is wrong with the event."""
     if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
         raise BadRequest(NOT_AN_HTTP_EVENT)
     body = event.get("body")
@@ -67,10 +80,32 @@ def http_method(event: Any) -> tuple[Literal["1.0", "2.0"], str]:
     try:
         if event.get("version") == "2.0":
             v2 = _EventV2.model_validate(event)
-            return "2.0", v2.request_context.http.method
-        v1 = _EventV1.model_validate(event)
-        return "1.0", v1.http_method
+            method, headers, base64 = v2.request_context.http.method, _by_name(v2.headers), v2.is_base64_encoded
+        else:
+            v1 = _EventV1.model_validate(event)
+            # REST sends each header in both fields: the list joined, then the single value where there is one.
+            headers = {name: ", ".join(values) for name, values in _by_name(v1.multi_value_headers).items() if values}
+            headers.update((name, value) for name, value in _by_name(v1.headers).items() if value is not None)
+            method, base64 = v1.http_method, v1.is_base64_encoded
     except ValidationError as exc:
         raise BadRequest(
             f"{NOT_AN_HTTP_EVENT} Some of its fields are missing or of the wrong type.", details=field_errors(exc)
         ) from None
+    return HttpRequest(method, headers, body, bool(base64), event["requestContext"])
+
+
+def find_header(headers: Any, name: str) -> str | None:
+    """A header's value by its lower-case name, whatever the case it is spelled in, in headers of any shape."""
+    if not isinstance(headers, Mapping):
+        return None
+    value = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == name), None)
+    return value if isinstance(value, str) else None
+
+
+def proxy_response(status: int, headers: dict[str, str], body: str) -> dict[str, Any]:
+    """The response in the shape Function URLs, HTTP APIs (payload 2.0) and REST APIs (1.0) all accept."""
+    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+def _by_name(headers: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {name.lower(): value for name, value in (headers or {}).items()}

@@ -243,6 +243,53 @@ def test_cors_headers_are_on_success_and_error_responses_alike(name, failure, st
     assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
 
 
+def test_a_preflight_answer_lets_the_browser_send_json_a_jwt_and_sigv4_headers():
+    status, headers, body = resolve_raw(load_event("cors-preflight.json"), cors_allowed_origins=ALLOWED)
+
+    allowed = {name.strip().lower() for name in headers["Access-Control-Allow-Headers"].split(",")}
+    assert status == 204
+    assert body == ""
+    assert {"content-type", "authorization", "x-amz-date", "x-amz-security-token"} <= allowed
+    assert set(headers["Access-Control-Allow-Methods"].split(",")) == {"OPTIONS", "POST"}
+    assert headers["Access-Control-Max-Age"] == "600"
+
+
+def test_answers_vary_by_origin_so_a_shared_cache_keeps_origins_apart():
+    for origin in ("https://app.example.com", "https://evil.example.net"):
+        _, headers, _ = resolve(with_origin("function-url-post.json", origin), FakeVend(), cors_allowed_origins=ALLOWED)
+        assert headers["Vary"] == "Origin"
+
+
+def test_a_browser_may_read_retry_after_from_a_throttled_answer():
+    event = with_origin("function-url-post.json", "https://app.example.com")
+
+    status, headers, _ = resolve(event, FakeVend(Throttled("slow down")), cors_allowed_origins=ALLOWED)
+
+    assert status == 429
+    assert "Retry-After" in headers
+    assert "retry-after" in headers["Access-Control-Expose-Headers"].lower()
+
+
+def test_any_origin_is_answered_with_a_wildcard_not_an_echo():
+    event = with_origin("function-url-post.json", "https://anyone.example.org")
+
+    _, headers, _ = resolve(event, FakeVend(), cors_allowed_origins=("*",))
+
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Vary" not in headers
+
+
+def test_a_rest_api_origin_sent_only_as_a_multi_value_header_is_read():
+    event = load_event("rest-api-post-json.json")
+    event["headers"] = {"Content-Type": "application/json"}
+    event["multiValueHeaders"] = {"Origin": ["https://app.example.com"], "Content-Type": ["application/json"]}
+
+    status, headers, _ = resolve(event, FakeVend(), cors_allowed_origins=ALLOWED)
+
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
 def resolve_raw(event, **options):
     api = TokenApi(FakeVend(), Logger(service="test-api"), default_budget_seconds=7.0, **options)
     response = api.handle(event, FakeLambdaContext())
