@@ -15,7 +15,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-from token_vending_machine.adapters.momento import MomentoTokenIssuer
 from token_vending_machine.adapters.secrets import ExtensionSource, SecretsManagerSource, SecretSource, SecretStore
 from token_vending_machine.api import TokenApi
 from token_vending_machine.budget import Deadline, function_timeout_seconds
@@ -30,8 +29,14 @@ Handler = Callable[[Any, Any], dict[str, Any]]
 
 
 def build_vendor(
-    settings: Settings, *, secrets_client: Any = None, metrics: Metrics | None = None, logger: Logger | None = None
+    settings: Settings,
+    *,
+    secrets_client: Any = None,
+    metrics: Metrics | None = None,
+    logger: Logger | None = None,
+    prefetch_key: bool = False,
 ) -> TokenVendor:
+    """The vendor for these settings; with ``prefetch_key``, the key's first read starts at once, in the background."""
     source: SecretSource
     if secrets_client is None and settings.secrets_extension_port is not None:
         source = ExtensionSource(settings.secrets_extension_port)
@@ -44,13 +49,17 @@ def build_vendor(
         if metrics is not None:
             metrics.add_metric(name="StaleKeyServed", unit=MetricUnit.Count, value=1)
 
+    secrets = SecretStore(
+        settings.secret_id, max_age_seconds=settings.secret_max_age_seconds, source=source, on_stale_key=on_stale_key
+    )
+    if prefetch_key:
+        secrets.prefetch()
+    # Imported once the read is under way: the Momento SDK's import (about a third of a cold start)
+    # then overlaps the wait for the key.
+    from token_vending_machine.adapters.momento import MomentoTokenIssuer
+
     return TokenVendor(
-        secrets=SecretStore(
-            settings.secret_id,
-            max_age_seconds=settings.secret_max_age_seconds,
-            source=source,
-            on_stale_key=on_stale_key,
-        ),
+        secrets=secrets,
         issuer=MomentoTokenIssuer(
             timeout_seconds=settings.momento_timeout_seconds,
             max_attempts=settings.momento_max_attempts,

@@ -242,6 +242,14 @@ class SecretStore:
             return self._stale(cached, "the secret could not be read lately; retrying in the background")
         return self._wait(reading, deadline, fallback=cached)
 
+    def prefetch(self) -> None:
+        """Start reading the key in the background (at cold start), so a first ``get`` may find it read.
+
+        A failed prefetch costs nothing more than the read: with no key cached, ``get`` reads anew.
+        """
+        with self._lock:
+            self._start_read()
+
     def forget(self) -> None:
         """Drop the cached key and any failure history (after a SnapStart restore, say)."""
         with self._lock:
