@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from werkzeug import Request, Response
@@ -133,3 +134,41 @@ def test_after_a_snapstart_restore_the_key_and_tokens_are_fetched_anew(extension
     assert response["statusCode"] == 200
     assert extension.reads == [SECRET_NAME, SECRET_NAME]
     assert momento_local.call_count("GenerateDisposableToken") == 1
+
+
+COLD_START = (
+    "import gc, json, sys\n"
+    "import token_vending_machine.handler\n"
+    "print(json.dumps({'gc_enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}), flush=True)\n"
+    "sys.stdin.readline()\n"
+)
+
+
+@pytest.mark.parametrize(("initialization", "read_at_init"), [("on-demand", True), ("snap-start", False)])
+def test_the_key_is_read_during_the_cold_start_except_for_a_snapshot(
+    extension, momento_local, initialization, read_at_init
+):
+    env = {
+        **os.environ,
+        Env.SECRET_NAME: SECRET_NAME,
+        Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint,
+        Env.SECRETS_EXTENSION_PORT: str(extension.port),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization,
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", COLD_START], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        collector = json.loads(child.stdout.readline())
+        deadline = time.monotonic() + (5 if read_at_init else 0.5)
+        while not extension.reads and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        child.communicate("\n", timeout=30)
+
+    assert extension.reads == ([SECRET_NAME] if read_at_init else [])
+    # The collector was paused for the build only: it runs again, and the build's objects are frozen out of it.
+    assert collector["gc_enabled"] is True
+    assert collector["frozen"] > 10_000

@@ -237,3 +237,63 @@ def wait_for(condition, timeout=5.0):
     while not condition():
         assert time.monotonic() < end, "condition not met"
         time.sleep(0.005)
+
+
+def test_a_prefetched_key_is_served_without_another_read(store, fake):
+    store.prefetch()
+
+    assert store.get(Deadline.after(5)).api_key.get_secret_value() == "key-1"
+    assert store.get().api_key.get_secret_value() == "key-1"
+    assert fake.calls == 1
+
+
+class FailsFirst:
+    """A source whose first read fails: an extension not serving yet, say."""
+
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+        self.calls = 0
+        self.first_done = threading.Event()
+
+    def read(self, secret_id: str) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            self.first_done.set()
+            raise self.failure
+        return "key-2"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [ConfigurationError("not ready to serve traffic"), DependencyUnavailable("connection refused")],
+)
+def test_a_failed_prefetch_is_read_again_by_the_first_request(clock, failure):
+    source = FailsFirst(failure)
+    store = SecretStore("MomentoApiKeySecret", max_age_seconds=300, source=source, clock=clock)
+    store.prefetch()
+    source.first_done.wait(5)
+
+    assert store.get(Deadline.after(5)).api_key.get_secret_value() == "key-2"
+    assert source.calls == 2
+
+
+def test_a_request_that_joins_a_failing_prefetch_reads_again(fake, clock):
+    release = threading.Event()
+
+    class SlowThenFine:
+        calls = 0
+
+        def read(self, secret_id: str) -> str:
+            self.calls += 1
+            if self.calls == 1:
+                release.wait(5)
+                raise ConfigurationError("not ready to serve traffic")
+            return "key-2"
+
+    source = SlowThenFine()
+    store = SecretStore("MomentoApiKeySecret", max_age_seconds=300, source=source, clock=clock)
+    store.prefetch()
+    threading.Timer(0.05, release.set).start()
+
+    assert store.get(Deadline.after(5)).api_key.get_secret_value() == "key-2"
+    assert source.calls == 2

@@ -32,7 +32,7 @@ from token_vending_machine.budget import (
     SECRET_READ_TIMEOUT_SECONDS,
     Deadline,
 )
-from token_vending_machine.errors import ConfigurationError, DependencyUnavailable
+from token_vending_machine.errors import ConfigurationError, DependencyUnavailable, VendingError
 from token_vending_machine.models import MomentoKey
 from token_vending_machine.names import ErrorCode
 
@@ -221,6 +221,7 @@ class SecretStore:
         self._lock = threading.Lock()
         self._cached: _Cached | None = None
         self._reading: Future[MomentoKey] | None = None
+        self._prefetched: Future[MomentoKey] | None = None
         self._failures = 0
         self._retry_at = 0.0
 
@@ -240,15 +241,22 @@ class SecretStore:
         if reading is None:
             assert cached is not None
             return self._stale(cached, "the secret could not be read lately; retrying in the background")
+        if reading is self._prefetched:
+            self._prefetched = None
+            try:
+                return self._wait(reading, deadline, fallback=cached)
+            except VendingError:
+                # The read made at cold start failed (an extension not serving yet, say): the request reads again.
+                return self.get(deadline)
         return self._wait(reading, deadline, fallback=cached)
 
     def prefetch(self) -> None:
         """Start reading the key in the background (at cold start), so a first ``get`` may find it read.
 
-        A failed prefetch costs nothing more than the read: with no key cached, ``get`` reads anew.
+        A failed prefetch costs nothing more than the read: the first ``get`` then reads anew.
         """
         with self._lock:
-            self._start_read()
+            self._prefetched = self._start_read()
 
     def forget(self) -> None:
         """Drop the cached key and any failure history (after a SnapStart restore, say)."""
