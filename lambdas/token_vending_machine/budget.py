@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # The backoff between Momento attempts never sleeps longer than this.
 RETRY_BACKOFF_CAP_SECONDS = 0.5
@@ -37,8 +37,7 @@ def function_timeout_seconds(*, momento_timeout_seconds: float, momento_max_atte
     return math.ceil(worst_case)
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     """A point on the monotonic clock by which a request's dependencies must have answered."""
 
     at: float

@@ -9,8 +9,7 @@ our own bug.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
@@ -58,8 +57,7 @@ class _EventV1(_Shape):
     request_context: dict[str, Any] = Field(alias="requestContext")
 
 
-@dataclass(frozen=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     """What the function reads of an HTTP event; ``headers`` by lower-case name."""
 
     method: str

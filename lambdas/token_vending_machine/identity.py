@@ -14,9 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from token_vending_machine.errors import Forbidden
 
@@ -45,8 +44,7 @@ class IdentitySource(StrEnum):
     LAMBDA = IdentityKind.LAMBDA.value
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """A verified caller. ``identity`` is what AWS verified; the rest derives from it."""
 
     kind: IdentityKind

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -82,8 +81,7 @@ TOPIC_ROLE_OF_PERMISSION = {
 }
 
 
-@dataclass(frozen=True)
-class TopicGrant:
+class TopicGrant(NamedTuple):
     """One permission of a token: a role on one topic of one cache."""
 
     cache: str
@@ -91,8 +89,7 @@ class TopicGrant:
     role: TopicRole
 
 
-@dataclass(frozen=True)
-class CacheGrant:
+class CacheGrant(NamedTuple):
     """One permission of a token: a role on one cache's items, all of them unless ``key`` or
     ``key_prefix`` (never both) narrows it."""
 

@@ -62,9 +62,9 @@ def on_the_wire(scope: TokenScope) -> permissions_pb.Permissions:
 
 names = st.text(alphabet="abcxyz-:_1", min_size=1, max_size=8)
 topic_grants = st.builds(TopicGrant, names, names, st.sampled_from(list(TopicRole)))
-cache_grants = st.builds(CacheGrant, names, st.sampled_from(list(CacheRole)), key=st.none() | names) | st.builds(
-    CacheGrant, names, st.sampled_from(list(CacheRole)), key_prefix=names
-)
+cache_grants = st.builds(
+    CacheGrant, names, st.sampled_from(list(CacheRole)), key=st.none() | names, key_prefix=st.none()
+) | st.builds(CacheGrant, names, st.sampled_from(list(CacheRole)), key=st.none(), key_prefix=names)
 scopes = st.lists(topic_grants | cache_grants, min_size=1, max_size=MAX_GRANTS, unique=True).map(tuple)
 
 

@@ -15,7 +15,6 @@ import random
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from momento import AuthClientAsync, CredentialProvider
 from momento.auth.access_control.disposable_token_scope import DisposableTokenProps
@@ -50,14 +49,14 @@ _BACKOFF_BASE_SECONDS = 0.05
 Attempt = Callable[[], Awaitable[VendedToken | MomentoErrorCode]]
 
 
-@dataclass
 class _Clients:
     """The clients for one key: the SDK's auth client, and the wire client once a scope needs it."""
 
-    key: MomentoKey
-    credentials: CredentialProvider
-    sdk: AuthClientAsync
-    wire: WireTokenClient | None = None
+    def __init__(self, key: MomentoKey, credentials: CredentialProvider, sdk: AuthClientAsync) -> None:
+        self.key = key
+        self.credentials = credentials
+        self.sdk = sdk
+        self.wire: WireTokenClient | None = None
 
     async def close(self) -> None:
         await self.sdk.close()

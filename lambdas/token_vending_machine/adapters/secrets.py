@@ -21,8 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -186,8 +185,7 @@ def _secret_string(response: Any, secret_id: str) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
-class _Cached:
+class _Cached(NamedTuple):
     key: MomentoKey
     fetched_at: float
 
