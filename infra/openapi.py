@@ -26,8 +26,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from infra.names import Context, FrontDoor, FunctionUrlAuth, Output
 from token_vending_machine.api import ALLOWED_METHODS, CORS_MAX_AGE_SECONDS, check_content_type, parse_token_request
 from token_vending_machine.errors import ConfigurationError, DependencyUnavailable, MethodNotAllowed, VendingError
-from token_vending_machine.models import ErrorBody, PermissionsRequest, TokenRequest, VendedToken
+from token_vending_machine.models import ErrorBody, TokenRequest, VendedToken
 from token_vending_machine.names import Env, ErrorCode
+from token_vending_machine.permissions_request import PermissionsRequest
 from token_vending_machine.settings import Settings, context_key
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
@@ -25,7 +25,6 @@ from token_vending_machine.http_event import HttpRequest, find_header, proxy_res
 from token_vending_machine.identity import Caller, IdentitySource, verified_caller
 from token_vending_machine.models import (
     ErrorBody,
-    PermissionsRequest,
     TokenRequest,
     TokenScope,
     TopicGrant,
@@ -33,6 +32,9 @@ from token_vending_machine.models import (
     field_errors,
 )
 from token_vending_machine.names import ErrorCode
+
+if TYPE_CHECKING:
+    from token_vending_machine.permissions_request import PermissionsRequest
 
 ALLOWED_METHODS = ("POST",)
 EXPECTED_BODY = 'send JSON {"cacheName": "...", "topicName": "..."} or {"permissions": [...]}'
@@ -185,9 +187,13 @@ def check_content_type(headers: Mapping[str, str] | None) -> None:
 def parse_token_request(body: str | None, is_base64_encoded: bool, *, max_body_bytes: int = 8192) -> TokenScope:
     """Decode and validate the body, in either request form; every way it can be wrong is a 4xx that says which."""
     document = _json_object(_body_text(body, is_base64_encoded, max_body_bytes))
-    form: type[TokenRequest | PermissionsRequest] = PermissionsRequest if "permissions" in document else TokenRequest
-    if form is PermissionsRequest and ("cacheName" in document or "topicName" in document):
-        raise BadRequest('Send either {"cacheName", "topicName"} or {"permissions": [...]}, not both.')
+    form: type[TokenRequest | PermissionsRequest] = TokenRequest
+    if "permissions" in document:
+        if "cacheName" in document or "topicName" in document:
+            raise BadRequest('Send either {"cacheName", "topicName"} or {"permissions": [...]}, not both.')
+        from token_vending_machine.permissions_request import PermissionsRequest  # its models: on first use
+
+        form = PermissionsRequest
     try:
         return form.model_validate(document).scope
     except ValidationError as exc:

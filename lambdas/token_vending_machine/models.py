@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -15,7 +15,6 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
-    model_validator,
 )
 
 # Momento's SDKs only require a non-blank name; we also cap the length and refuse control
@@ -118,64 +117,6 @@ class TokenRequest(BaseModel):
     @property
     def scope(self) -> TokenScope:
         return (TopicGrant(self.cache_name, self.topic_name, TOPIC_ROLE_OF_PERMISSION[self.permission]),)
-
-
-class _Entry(BaseModel):
-    # Built on first use (the second request form), not at import: a cold start serving the
-    # original form never pays for them.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class TopicEntry(_Entry):
-    """``{"role": "publishsubscribe", "cache": "chat", "topic": "room-1"}``"""
-
-    role: Literal["publishsubscribe", "subscribeonly", "publishonly"]
-    cache: MomentoName
-    topic: MomentoName
-
-    def grant(self) -> TopicGrant:
-        return TopicGrant(self.cache, self.topic, TopicRole(self.role))
-
-
-class ItemSelector(_Entry):
-    """``{"key": "user-42"}`` or ``{"keyPrefix": "room-1:"}``: exactly one."""
-
-    key: MomentoName | None = None
-    key_prefix: MomentoName | None = Field(default=None, alias="keyPrefix")
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ItemSelector:
-        if (self.key is None) == (self.key_prefix is None):
-            raise ValueError('give exactly one of "key" and "keyPrefix"')
-        return self
-
-
-class CacheEntry(_Entry):
-    """``{"role": "readonly", "cache": "chat", "item": {"keyPrefix": "room-1:"}}``; no item: the whole cache."""
-
-    role: Literal["readwrite", "readonly", "writeonly"]
-    cache: MomentoName
-    item: ItemSelector | None = None
-
-    def grant(self) -> CacheGrant:
-        if self.item is None:
-            return CacheGrant(self.cache, CacheRole(self.role))
-        return CacheGrant(self.cache, CacheRole(self.role), key=self.item.key, key_prefix=self.item.key_prefix)
-
-
-class PermissionsRequest(BaseModel):
-    """The second request form: Momento's own permission objects, 1 to 20 of them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    permissions: list[Annotated[TopicEntry | CacheEntry, Field(discriminator="role")]] = Field(
-        min_length=1, max_length=MAX_GRANTS
-    )
-
-    @property
-    def scope(self) -> TokenScope:
-        """The grants in the order asked; a repeated entry counts once."""
-        return tuple(dict.fromkeys(entry.grant() for entry in self.permissions))
 
 
 class VendedToken(BaseModel):
