@@ -125,7 +125,7 @@ def error_examples() -> dict[ErrorCode, dict[str, Any]]:
         _raised(lambda: parse_token_request('{"cacheName": "chat", "topicName": " "}', False)),
         MethodNotAllowed("GET", ALLOWED_METHODS),
         _raised(lambda: parse_token_request("{}" + " " * max_body_bytes, False)),
-        _raised(lambda: check_content_type({"Content-Type": "text/plain"})),
+        _raised(lambda: check_content_type("text/plain")),
     ]
     examples = {
         exc.code: ErrorBody.model_validate({"error": exc.code, "message": exc.message, "details": exc.details})
