@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 
 
 def _cold_start() -> Handler:
+    gc.disable()
+    try:
+        return _build()
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _build() -> Handler:
     from aws_lambda_powertools import Logger, Metrics
 
     from token_vending_machine.errors import ConfigurationError
@@ -50,9 +59,4 @@ def _cold_start() -> Handler:
     return create_handler(settings, logger=logger, metrics=metrics, vendor=vendor)
 
 
-gc.disable()
-try:
-    lambda_handler = _cold_start()
-finally:
-    gc.freeze()
-    gc.enable()
+lambda_handler = _cold_start()
