@@ -36,7 +36,12 @@ def build_vendor(
     logger: Logger | None = None,
     prefetch_key: bool = False,
 ) -> TokenVendor:
-    """The vendor for these settings; with ``prefetch_key``, the key's first read starts at once, in the background."""
+    """The vendor for these settings.
+
+    With ``prefetch_key`` and the Parameters and Secrets extension, the key's first read starts at
+    once, in the background. Not through boto3: that read would import boto3 on its thread while
+    this one imports the rest, for no network wait to hide until boto3 is loaded.
+    """
     source: SecretSource
     if secrets_client is None and settings.secrets_extension_port is not None:
         source = ExtensionSource(settings.secrets_extension_port)
@@ -52,7 +57,7 @@ def build_vendor(
     secrets = SecretStore(
         settings.secret_id, max_age_seconds=settings.secret_max_age_seconds, source=source, on_stale_key=on_stale_key
     )
-    if prefetch_key:
+    if prefetch_key and isinstance(source, ExtensionSource):
         secrets.prefetch()
     # Imported once the read is under way: the Momento SDK's import (about a third of a cold start)
     # then overlaps the wait for the key.

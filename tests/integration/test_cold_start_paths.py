@@ -172,3 +172,21 @@ def test_the_key_is_read_during_the_cold_start_except_for_a_snapshot(
     # The collector was paused for the build only: it runs again, and the build's objects are frozen out of it.
     assert collector["gc_enabled"] is True
     assert collector["frozen"] > 10_000
+
+
+def test_through_boto3_the_key_is_read_by_the_first_request_not_in_the_background(momento_local, momento_api_key):
+    class SecretsManager:
+        calls = 0
+
+        def get_secret_value(self, SecretId: str) -> dict:
+            self.calls += 1
+            return {"Name": SecretId, "SecretString": json.dumps({"momentoSecret": momento_api_key})}
+
+    client = SecretsManager()
+    settings = load_settings({Env.SECRET_NAME: SECRET_NAME, Env.MOMENTO_LOCAL_ENDPOINT: momento_local.endpoint})
+    handler = create_handler(settings, vendor=build_vendor(settings, secrets_client=client, prefetch_key=True))
+    time.sleep(0.2)  # long enough for a background read to have happened
+    assert client.calls == 0
+
+    assert handler(load_event("test-event-1.json"), FakeLambdaContext())["statusCode"] == 200
+    assert client.calls == 1
