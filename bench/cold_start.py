@@ -6,7 +6,7 @@ prints once its work is done, so both sides pay the same interpreter start-up. M
 the bundle as sources only (Lambda's code directory is read-only, so nothing gets cached), and with
 precompiled bytecode, as `make deploy` ships it. Prints figures; asserts nothing.
 
-    uv run python bench/cold_start.py [--runs 15]
+    uv run python bench/cold_start.py [--runs 25]
 """
 
 from __future__ import annotations
