@@ -277,7 +277,7 @@ def test_a_failed_prefetch_is_read_again_by_the_first_request(clock, failure):
     assert source.calls == 2
 
 
-def test_a_request_that_joins_a_failing_prefetch_reads_again(fake, clock):
+def test_a_request_that_joins_a_failing_prefetch_reads_again(clock):
     release = threading.Event()
 
     class SlowThenFine:
