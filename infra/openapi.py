@@ -279,7 +279,8 @@ Every answer of the function is JSON; every error is `{"error", "message", "deta
 itself, before the function runs, in AWS's own body shape (401 or 403), as it does its own throttling.
 
 CORS: with `corsAllowedOrigins` set, responses to an allowed `Origin` carry `Access-Control-Allow-Origin`
-and the function answers the `OPTIONS` preflight."""
+(and `Access-Control-Expose-Headers: Retry-After`), every response carries `Vary: Origin` when the
+origins are named, and the function answers the `OPTIONS` preflight."""
 
 
 def build_document() -> dict[str, Any]:
