@@ -6,7 +6,7 @@ Two things keep the cold start short (``bench/README.md`` has the figures):
   objects made then live as long as the container, yet each collection would scan them all again.
   Once built, they are frozen (``gc.freeze``), so later collections leave them alone.
 - The Momento key is read in the background while the Momento SDK loads (through the Parameters and
-  Secrets extension, the default), so the first request usually finds it read. Not under SnapStart:
+  Secrets extension, the default), so the first request may find it read. Not under SnapStart:
   a snapshot must not hold the key, so there the first request after a restore reads it.
 """
 
