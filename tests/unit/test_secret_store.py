@@ -297,3 +297,17 @@ def test_a_request_that_joins_a_failing_prefetch_reads_again(clock):
 
     assert store.get(Deadline.after(5)).api_key.get_secret_value() == "key-2"
     assert source.calls == 2
+
+
+def test_a_hanging_prefetch_cannot_keep_the_first_request_past_its_deadline():
+    source = BlockingSource()
+    store = SecretStore("s", max_age_seconds=300, source=source)
+    store.prefetch()
+
+    with pytest.raises(DependencyUnavailable) as caught:
+        store.get(Deadline.after(0.05))
+
+    assert caught.value.code == ErrorCode.SECRET_UNAVAILABLE
+    assert not source.release.is_set()  # answered while the cold start's read was still hanging
+    assert source.reads == 1  # the retry joined the hanging read instead of starting another
+    source.release.set()
